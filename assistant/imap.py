@@ -1,0 +1,374 @@
+"""IMAP source: imapclient for the session, a lean two-phase fetch for the bulk of the mail.
+
+Phase 1 fetches, per batch of UIDs, the few header fields detection reads and the
+BODYSTRUCTURE; phase 2 fetches only the text parts `mime.select_text_parts` chose,
+cut at `MAX_TEXT_BYTES`.  Attachments never cross the network.  Folders are opened
+with EXAMINE and bodies with BODY.PEEK, so no flag changes; the only write is APPEND
+to the Drafts folder.  The bulk FETCH responses are read by the small parser below:
+imapclient's general one costs more than the network does here (see README).
+"""
+
+from __future__ import annotations
+
+import imaplib
+import logging
+import re
+import socket
+import ssl
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import imapclient
+from imapclient.exceptions import IMAPClientError, LoginError
+
+from . import credentials
+from .config import ImapSettings
+from .errors import AuthError, ConnectError, MailboxError, TLSError
+from .mail import RawMail, RawPart
+from .mime import HEADER_FIELDS, MAX_TEXT_BYTES, PartInfo, select_text_parts
+from .source import FolderStatus
+
+log = logging.getLogger(__name__)
+_HEADER_ITEM = f"BODY.PEEK[HEADER.FIELDS ({' '.join(HEADER_FIELDS)})]"
+COMMON_DRAFTS = ("Drafts", "INBOX.Drafts", "[Gmail]/Drafts", "Draft", "Entwürfe", "Brouillons")
+
+
+def ssl_context(ca_file: str) -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    if ca_file:
+        context.load_verify_locations(cafile=ca_file)
+    return context
+
+
+def _hint_for(exc: BaseException) -> str:
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"certificate not trusted ({exc.verify_message}); for a self-hosted server set ca_file"
+    if isinstance(exc, socket.gaierror):
+        return "host name not found"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused: is the port right?"
+    if isinstance(exc, (TimeoutError, socket.timeout)):
+        return "timed out"
+    return str(exc) or type(exc).__name__
+
+
+def open_client(settings: ImapSettings) -> imapclient.IMAPClient:
+    """A connected (not logged in) client; errors translated with host:port and a hint."""
+    where = f"{settings.host}:{settings.port}"
+    context = ssl_context(settings.ca_file)
+    try:
+        client = imapclient.IMAPClient(
+            settings.host,
+            port=settings.port,
+            ssl=settings.security == "tls",
+            ssl_context=context,
+            timeout=settings.timeout,
+        )
+        if settings.security == "starttls":
+            client.starttls(context)
+    except ssl.SSLError as exc:
+        raise TLSError(f"{where}: TLS failed: {_hint_for(exc)}") from None
+    except (OSError, IMAPClientError, imaplib.IMAP4.error) as exc:
+        raise ConnectError(f"{where}: cannot connect: {_hint_for(exc)}") from None
+    return client
+
+
+def login(client: imapclient.IMAPClient, settings: ImapSettings, cred: credentials.Credential) -> None:
+    try:
+        client.login(cred.username, cred.password)
+    except LoginError:
+        raise AuthError(
+            f"{settings.host}:{settings.port}: login refused for {cred.username!r} "
+            f"(password from {cred.source}); check the username and password"
+        ) from None
+
+
+# --- FETCH response reading --------------------------------------------------------------
+
+_TOKEN = re.compile(
+    rb'\(|\)|"(?:[^"\\]|\\.)*"|\{\d+\}$|[^\s()"\[\]{]+(?:\[[^\]]*\](?:<\d+>)?)?'
+)
+
+
+def _tokens(data: list) -> Iterator[object]:
+    """Tokens of imaplib's response list: b'(' b')' atoms, and str-less quoted/literal values."""
+    for item in data:
+        if isinstance(item, tuple):
+            head, literal = item
+            for match in _TOKEN.finditer(head):
+                token = match.group()
+                if token.startswith(b"{") and token.endswith(b"}"):
+                    yield _Literal(literal)
+                else:
+                    yield _atom(token)
+        elif isinstance(item, bytes):
+            for match in _TOKEN.finditer(item):
+                yield _atom(match.group())
+
+
+class _Literal(bytes):
+    pass
+
+
+class _Quoted(bytes):
+    pass
+
+
+def _atom(token: bytes) -> object:
+    if token[:1] == b'"':
+        return _Quoted(token[1:-1].replace(b'\\"', b'"').replace(b"\\\\", b"\\"))
+    return token
+
+
+def parse_fetch(data: list) -> dict[int, dict[bytes, object]]:
+    """imaplib's UID FETCH response as {uid: {ITEM: value}} with nested lists for parens."""
+    out: dict[int, dict[bytes, object]] = {}
+    stack: list[list] = []
+    current: list = []
+    for token in _tokens(data):
+        if token == b"(" and not isinstance(token, (_Literal, _Quoted)):
+            stack.append(current)
+            current = []
+        elif token == b")" and not isinstance(token, (_Literal, _Quoted)):
+            finished = current
+            current = stack.pop() if stack else []
+            if stack:
+                current.append(finished)
+            else:  # the end of one message's item list
+                items = dict(zip(finished[::2], finished[1::2]))
+                uid = items.get(b"UID")
+                if uid is not None:
+                    out[int(uid)] = items
+                current = []
+        elif stack:
+            current.append(token)
+    return out
+
+
+def _text(value: object) -> str:
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode("utf-8", "replace")
+    return ""
+
+
+def _params(value: object) -> dict[str, str]:
+    if not isinstance(value, list):
+        return {}
+    return {_text(k).lower(): _text(v) for k, v in zip(value[::2], value[1::2])}
+
+
+def _disposition(value: object) -> str:
+    if isinstance(value, list) and value:
+        return _text(value[0]).lower()
+    return ""
+
+
+def structure_to_parts(body: object, section: str = "", depth: int = 0) -> PartInfo:
+    """BODYSTRUCTURE as the `PartInfo` tree `mime` selects from (section numbers as IMAP's)."""
+    if not isinstance(body, list) or not body or depth > 60:
+        return PartInfo(section=section or "1", ctype="application/octet-stream")
+    if isinstance(body[0], list):  # multipart: children, then the subtype
+        prefix = f"{section}." if section else ""
+        children = []
+        index = 0
+        for item in body:
+            if not isinstance(item, list):
+                break
+            index += 1
+            children.append(structure_to_parts(item, f"{prefix}{index}", depth + 1))
+        subtype = _text(body[index]).lower() if index < len(body) else "mixed"
+        return PartInfo(section=section, ctype=f"multipart/{subtype}", children=children)
+    section = section or "1"
+    ctype = f"{_text(body[0]).lower()}/{_text(body[1]).lower()}"
+    params = _params(body[2]) if len(body) > 2 else {}
+    info = PartInfo(
+        section=section,
+        ctype=ctype,
+        charset=params.get("charset", ""),
+        encoding=_text(body[5]).lower() if len(body) > 5 else "7bit",
+        size=int(body[6]) if len(body) > 6 and bytes(body[6]).isdigit() else 0,
+    )
+    if ctype == "message/rfc822" and len(body) > 8:
+        inner = body[8]
+        inner_info = structure_to_parts(inner, section if isinstance(inner, list) and inner and isinstance(inner[0], list) else f"{section}.1", depth + 1)
+        info.children = [inner_info]
+        info.disposition = _disposition(body[11]) if len(body) > 11 else ""
+    elif ctype.startswith("text/"):
+        info.disposition = _disposition(body[9]) if len(body) > 9 else ""
+    else:
+        info.disposition = _disposition(body[8]) if len(body) > 8 else ""
+    return info
+
+
+def uid_set(uids: Iterable[int]) -> str:
+    """Compress sorted UIDs into an IMAP sequence set: 1:5,7,9:12."""
+    ranges: list[str] = []
+    start = prev = None
+    for uid in sorted(uids):
+        if start is None:
+            start = prev = uid
+        elif uid == prev + 1:
+            prev = uid
+        else:
+            ranges.append(f"{start}:{prev}" if prev != start else str(start))
+            start = prev = uid
+    if start is not None:
+        ranges.append(f"{start}:{prev}" if prev != start else str(start))
+    return ",".join(ranges)
+
+
+@dataclass(slots=True)
+class _Pending:
+    uid: int
+    header: bytes
+    size: int
+    wanted: list  # [(TextChoice)]
+
+
+class ImapSource:
+    def __init__(self, client: imapclient.IMAPClient, settings: ImapSettings):
+        self.client = client
+        self.settings = settings
+        self.capabilities = {c.decode().upper() if isinstance(c, bytes) else str(c).upper() for c in client.capabilities()}
+        self._drafts_folder: str | None = None
+
+    @classmethod
+    def connect(cls, account: str, settings: ImapSettings, fallback_username: str) -> ImapSource:
+        username = settings.username or fallback_username
+        cred = credentials.find(account, username, settings.password_command)
+        client = open_client(settings)
+        login(client, settings, cred)
+        return cls(client, settings)
+
+    def _uid_fetch(self, uids: str, items: str) -> list:
+        try:
+            typ, data = self.client._imap.uid("FETCH", uids, items)
+        except (imaplib.IMAP4.error, OSError) as exc:
+            raise MailboxError(f"{self.settings.host}: FETCH failed: {exc}") from None
+        if typ != "OK":
+            raise MailboxError(f"{self.settings.host}: FETCH answered {typ}: {data!r:.200}")
+        return [d for d in data if d is not None]
+
+    def folder_status(self, folder: str) -> FolderStatus:
+        what = [b"UIDVALIDITY", b"UIDNEXT"]
+        if "CONDSTORE" in self.capabilities:
+            what.append(b"HIGHESTMODSEQ")
+        try:
+            status = self.client.folder_status(folder, what)
+        except IMAPClientError as exc:
+            raise MailboxError(f"{self.settings.host}: folder {folder!r}: {exc}") from None
+        return FolderStatus(
+            uidvalidity=int(status[b"UIDVALIDITY"]),
+            uidnext=int(status[b"UIDNEXT"]),
+            highestmodseq=int(status[b"HIGHESTMODSEQ"]) if b"HIGHESTMODSEQ" in status else None,
+        )
+
+    def fetch_after(self, folder: str, after_uid: int, batch_size: int) -> Iterator[list[RawMail]]:
+        try:
+            self.client.select_folder(folder, readonly=True)  # EXAMINE: flags stay as they are
+            uids = sorted(u for u in self.client.search(["UID", f"{after_uid + 1}:*"]) if u > after_uid)
+        except IMAPClientError as exc:
+            raise MailboxError(f"{self.settings.host}: folder {folder!r}: {exc}") from None
+        for start in range(0, len(uids), batch_size):
+            yield self._fetch_batch(folder, uids[start : start + batch_size])
+
+    def _fetch_batch(self, folder: str, uids: list[int]) -> list[RawMail]:
+        first = parse_fetch(self._uid_fetch(uid_set(uids), f"(UID RFC822.SIZE BODYSTRUCTURE {_HEADER_ITEM})"))
+        pending: dict[int, _Pending] = {}
+        by_sections: dict[tuple[str, ...], list[int]] = defaultdict(list)
+        for uid, items in first.items():
+            header = b""
+            for key, value in items.items():
+                if key.startswith(b"BODY[HEADER"):
+                    header = bytes(value) if isinstance(value, bytes) else b""
+            size = items.get(b"RFC822.SIZE", b"0")
+            wanted = select_text_parts(structure_to_parts(items.get(b"BODYSTRUCTURE")))
+            pending[uid] = _Pending(uid, header, int(size) if bytes(size).isdigit() else 0, wanted)
+            sections = []
+            for choice in wanted:
+                sections.append(choice.part.section)
+                if choice.forwarded_header_section:
+                    sections.append(choice.forwarded_header_section)
+            if sections:
+                by_sections[tuple(dict.fromkeys(sections))].append(uid)
+        bodies: dict[tuple[int, str], bytes] = {}
+        for sections, group in by_sections.items():
+            items = " ".join(f"BODY.PEEK[{s}]<0.{MAX_TEXT_BYTES + 1}>" for s in sections)
+            for uid, got in parse_fetch(self._uid_fetch(uid_set(group), f"(UID {items})")).items():
+                for key, value in got.items():
+                    if key.startswith(b"BODY[") and isinstance(value, bytes):
+                        section = key[5 : key.index(b"]")].decode("ascii", "replace")
+                        bodies[(uid, section)] = bytes(value)
+        out = []
+        for uid in uids:
+            item = pending.get(uid)
+            if item is None:  # expunged between SEARCH and FETCH
+                continue
+            parts = []
+            for choice in item.wanted:
+                body = bodies.get((uid, choice.part.section), b"")
+                forwarded = bodies.get((uid, choice.forwarded_header_section), b"") if choice.forwarded_header_section else None
+                parts.append(
+                    RawPart(
+                        body=body[:MAX_TEXT_BYTES],
+                        subtype=choice.part.ctype.split("/", 1)[1],
+                        charset=choice.part.charset,
+                        encoding=choice.part.encoding,
+                        forwarded_header=forwarded,
+                        truncated=len(body) > MAX_TEXT_BYTES,
+                    )
+                )
+            out.append(RawMail(folder=folder, uid=uid, header=item.header, parts=tuple(parts), size=item.size))
+        return out
+
+    # --- folders and drafts ---------------------------------------------------------------
+
+    def list_folders(self) -> list[tuple[set[str], str]]:
+        return [({f.decode() if isinstance(f, bytes) else str(f) for f in flags}, name) for flags, _, name in self.client.list_folders()]
+
+    def special_folder(self, flag: str, configured: str, common: tuple[str, ...]) -> str | None:
+        """The folder with SPECIAL-USE `flag`, else the configured name, else a common name."""
+        folders = self.list_folders()
+        if configured:
+            return configured if any(name == configured for _, name in folders) else None
+        for flags, name in folders:
+            if flag in flags:
+                return name
+        names = {name for _, name in folders}
+        return next((name for name in common if name in names), None)
+
+    def drafts_folder(self) -> str:
+        if self._drafts_folder is None:
+            found = self.special_folder("\\Drafts", self.settings.drafts_folder, COMMON_DRAFTS)
+            if found is None:
+                raise MailboxError(
+                    f"{self.settings.host}: no Drafts folder (no SPECIAL-USE \\Drafts, none of "
+                    f"{', '.join(COMMON_DRAFTS)}); set drafts_folder in the config"
+                )
+            self._drafts_folder = found
+        return self._drafts_folder
+
+    def drafts_present(self, message_ids: Iterable[str]) -> set[str]:
+        wanted = set(message_ids)
+        if not wanted:
+            return set()
+        folder = self.drafts_folder()
+        self.client.select_folder(folder, readonly=True)
+        present = set()
+        for message_id in wanted:
+            if self.client.search(["HEADER", "Message-ID", f"<{message_id}>"]):
+                present.add(message_id)
+        return present
+
+    def append_draft(self, content: bytes) -> None:
+        try:
+            self.client.append(self.drafts_folder(), content, flags=[imapclient.DRAFT, imapclient.SEEN])
+        except IMAPClientError as exc:
+            raise MailboxError(f"{self.settings.host}: APPEND to {self.drafts_folder()!r} failed: {exc}") from None
+
+    def close(self) -> None:
+        try:
+            self.client.logout()
+        except (IMAPClientError, OSError):
+            pass

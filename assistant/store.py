@@ -1,0 +1,166 @@
+"""Store: the state in one SQLite file (WAL), its migrations, and the scan bookkeeping.
+
+Numbered SQL files in `migrations/` are applied once each, in order, and recorded in
+`schema_migrations`.  A non-blocking lock file keeps two runs from scanning at once.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from importlib import resources
+from pathlib import Path
+
+from .errors import LockedError
+from .mail import Detection, Mail
+
+DB_NAME = "assistant.sqlite3"
+
+
+def utcnow_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _migrations() -> list[tuple[int, str, str]]:
+    found = []
+    for entry in resources.files("assistant").joinpath("migrations").iterdir():
+        if entry.name.endswith(".sql"):
+            number, _, name = entry.name.removesuffix(".sql").partition("_")
+            found.append((int(number), name, entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+@dataclass(frozen=True, slots=True)
+class FolderState:
+    uidvalidity: int
+    last_uid: int
+    highestmodseq: int | None
+
+
+class Store:
+    def __init__(self, conn: sqlite3.Connection, path: Path):
+        self.conn = conn
+        self.path = path
+
+    @classmethod
+    def open(cls, directory: Path) -> Store:
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path = directory / DB_NAME
+        conn = sqlite3.connect(path, isolation_level=None, timeout=30)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        store = cls(conn, path)
+        store.migrate()
+        return store
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def migrate(self) -> None:
+        self.conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+        )
+        done = {row[0] for row in self.conn.execute("SELECT version FROM schema_migrations")}
+        for version, name, sql in _migrations():
+            if version in done:
+                continue
+            with self.transaction():
+                for statement in sql.split(";\n"):
+                    if statement.strip():
+                        self.conn.execute(statement)
+                self.conn.execute(
+                    "INSERT INTO schema_migrations VALUES (?, ?, ?)", (version, name, utcnow_iso())
+                )
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any exception."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    # --- scan bookkeeping ---------------------------------------------------------------
+
+    def folder_state(self, account: str, folder: str) -> FolderState | None:
+        row = self.conn.execute(
+            "SELECT uidvalidity, last_uid, highestmodseq FROM folders WHERE account=? AND folder=?",
+            (account, folder),
+        ).fetchone()
+        return FolderState(row[0], row[1], row[2]) if row else None
+
+    def save_folder_state(self, account: str, folder: str, state: FolderState) -> None:
+        self.conn.execute(
+            "INSERT INTO folders (account, folder, uidvalidity, last_uid, highestmodseq, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (account, folder) DO UPDATE SET"
+            " uidvalidity=excluded.uidvalidity, last_uid=excluded.last_uid,"
+            " highestmodseq=excluded.highestmodseq, updated_at=excluded.updated_at",
+            (account, folder, state.uidvalidity, state.last_uid, state.highestmodseq, utcnow_iso()),
+        )
+
+    def known_message_ids(self, account: str, message_ids: Iterable[str]) -> set[str]:
+        ids = list(message_ids)
+        known: set[str] = set()
+        for start in range(0, len(ids), 500):  # stay under SQLite's variable limit
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            known.update(
+                row[0]
+                for row in self.conn.execute(
+                    f"SELECT message_id FROM messages WHERE account=? AND message_id IN ({marks})",
+                    (account, *chunk),
+                )
+            )
+        return known
+
+    def record_message(self, account: str, mail: Mail, detection: Detection) -> None:
+        self.conn.execute(
+            "INSERT OR IGNORE INTO messages (account, message_id, folder, uid, date, sender, subject,"
+            " kind, confidence, detection, status, seen_at) VALUES (?,?,?,?,?,?,?,?,?,?, 'processed', ?)",
+            (
+                account,
+                mail.message_id,
+                mail.folder,
+                mail.uid,
+                mail.date.isoformat() if mail.date else None,
+                mail.sender.email if mail.sender else None,
+                mail.subject[:500],
+                detection.kind,
+                detection.confidence,
+                json.dumps(detection.as_dict()),
+                utcnow_iso(),
+            ),
+        )
+
+    def record_skipped(self, account: str, folder: str, uid: int, message_id: str, reason: str) -> None:
+        self.conn.execute(
+            "INSERT OR IGNORE INTO messages (account, message_id, folder, uid, status, reason, seen_at)"
+            " VALUES (?, ?, ?, ?, 'skipped', ?, ?)",
+            (account, message_id, folder, uid, reason[:500], utcnow_iso()),
+        )
+
+
+@contextmanager
+def run_lock(directory: Path) -> Iterator[None]:
+    """Hold the state directory's lock for one run; fail at once if another run has it."""
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(directory / "lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise LockedError(f"another assistant run holds {directory / 'lock'}; try again when it ends") from None
+        yield
+    finally:
+        os.close(fd)
