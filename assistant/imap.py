@@ -180,7 +180,11 @@ def structure_to_parts(body: object, section: str = "", depth: int = 0) -> PartI
         subtype = _text(body[index]).lower() if index < len(body) else "mixed"
         return PartInfo(section=section, ctype=f"multipart/{subtype}", children=children)
     section = section or "1"
-    ctype = f"{_text(body[0]).lower()}/{_text(body[1]).lower()}"
+    maintype, subtype = _text(body[0]).lower(), _text(body[1]).lower()
+    if maintype in ("", "nil") or (maintype == "text" and subtype in ("", "nil")):
+        # An unreadable Content-Type ("text" alone): text/plain, as RFC 2045 and Python read it.
+        maintype, subtype = "text", "plain"
+    ctype = f"{maintype}/{subtype}"
     params = _params(body[2]) if len(body) > 2 else {}
     info = PartInfo(
         section=section,

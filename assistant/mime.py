@@ -104,7 +104,7 @@ def _tree(msg: Message, section: str, parts: dict[str, Message], depth: int = 0)
     info = PartInfo(
         section=section,
         ctype=ctype,
-        charset=str(msg.get_param("charset", "") or ""),
+        charset=msg.get_content_charset("") or "",  # decodes RFC 2231 parameters too
         encoding=str(msg.get("Content-Transfer-Encoding", "7bit")).strip().lower(),
         disposition=str(msg.get_content_disposition() or ""),
     )

@@ -31,6 +31,9 @@ KEPT_HEADERS = (
 )
 
 
+IDENTIFYING_HEADERS = ("From", "Sender", "To", "Cc", "Date", "Message-ID", "Subject")
+
+
 class ParseError(ValueError):
     """The message cannot be read at all (no usable header)."""
 
@@ -124,11 +127,10 @@ def _message_id(msg) -> str:
 
 
 def parse(raw: RawMail) -> Mail:
-    if not raw.header.strip():
-        raise ParseError("empty header block")
     msg = _header_parser.parsebytes(raw.header)
-    if not msg.keys():
-        raise ParseError("no header fields")
+    # Judged on the fields every source fetches, so that IMAP and Maildir reject alike.
+    if not any(msg.get(name) for name in IDENTIFYING_HEADERS):
+        raise ParseError("no From, To, Date, Subject or Message-ID header: not a mail message")
     date = None
     defects: list[str] = []
     date_value = _raw_value(msg, "Date")

@@ -1,0 +1,89 @@
+"""The IMAP source reads the same text as the local parser, and its FETCH reader is exact."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.config import ImapSettings
+from assistant.imap import ImapSource, parse_fetch, structure_to_parts, uid_set
+from assistant.mime import raw_from_bytes, select_text_parts
+from assistant.parse import ParseError, parse
+from shared_data import shared_dir
+
+
+def test_uid_set_compresses_runs():
+    assert uid_set([9, 1, 2, 3, 5, 7, 8]) == "1:3,5,7:9"
+    assert uid_set([4]) == "4"
+
+
+def test_parse_fetch_reads_literals_quotes_and_nesting():
+    data = [
+        (b'1 (UID 7 RFC822.SIZE 42 BODY[HEADER.FIELDS (FROM SUBJECT)] {24}', b"From: a@b.example\r\n\r\n\r\n"),
+        b' BODYSTRUCTURE ("text" "plain" ("charset" "utf-8" "name" "a \\"(b)\\"") NIL NIL "base64" 10 1 NIL NIL NIL NIL))',
+        b'2 (UID 9 BODYSTRUCTURE (("text" "html" NIL NIL NIL "7bit" 5 1 NIL NIL NIL NIL) "mixed"))',
+    ]
+    got = parse_fetch(data)
+    assert set(got) == {7, 9}
+    assert got[7][b"BODY[HEADER.FIELDS (FROM SUBJECT)]"].startswith(b"From: a@b.example")
+    structure = got[7][b"BODYSTRUCTURE"]
+    assert structure[2][3] == b'a "(b)"'
+    part = structure_to_parts(structure)
+    assert (part.section, part.ctype, part.charset, part.encoding) == ("1", "text/plain", "utf-8", "base64")
+    mixed = structure_to_parts(got[9][b"BODYSTRUCTURE"])
+    assert mixed.ctype == "multipart/mixed" and mixed.children[0].section == "1"
+
+
+def test_attached_message_sections_follow_imap_numbering():
+    structure = [
+        [b"text", b"plain", [b"charset", b"us-ascii"], b"NIL", b"NIL", b"7bit", b"10", b"1", b"NIL", b"NIL", b"NIL", b"NIL"],
+        [b"message", b"rfc822", b"NIL", b"NIL", b"NIL", b"7bit", b"300", [b"NIL"] * 10,
+         [[b"text", b"plain", b"NIL", b"NIL", b"NIL", b"7bit", b"5", b"1", b"NIL", b"NIL", b"NIL", b"NIL"],
+          [b"text", b"html", b"NIL", b"NIL", b"NIL", b"7bit", b"5", b"1", b"NIL", b"NIL", b"NIL", b"NIL"],
+          b"alternative", b"NIL", b"NIL", b"NIL", b"NIL"],
+         b"20", b"NIL", [b"attachment", b"NIL"], b"NIL", b"NIL"],
+        b"mixed", b"NIL", b"NIL", b"NIL", b"NIL",
+    ]
+    choices = select_text_parts(structure_to_parts(structure))
+    assert [(c.part.section, c.forwarded_header_section) for c in choices] == [("1", None), ("2.1", "2.HEADER")]
+
+
+CPYTHON = ("public-corpora", "python__cpython", "Lib", "test", "test_email", "data")
+# Malformed on purpose (no blank line after the header, bad boundaries, a boundary given
+# as an RFC 2231 parameter): Dovecot and Python's parser split them differently.  Both
+# must still read them without an error; only well-formed messages must read the same.
+PARSERS_DISAGREE = {"msg_33.txt", "msg_35.txt", "msg_42.txt", "msg_47.txt"}
+
+
+def _corpus_files():
+    files = sorted(shared_dir("corpus", "dev").glob("*.eml"))
+    return files + sorted(shared_dir(*CPYTHON).glob("msg_*.txt"))
+
+
+def _reading(raw):
+    """What detection sees of a message, or why it cannot be read."""
+    try:
+        mail = parse(raw)
+    except ParseError as exc:
+        return str(exc)
+    return (mail.text, mail.sender, mail.to, mail.cc, mail.subject, mail.message_id, mail.forwarded)
+
+
+@pytest.mark.server
+def test_imap_and_local_parsing_agree_on_real_messages(mailbox):
+    files = _corpus_files()
+    uids = {mailbox.append("INBOX", path.read_bytes()): path for path in files}
+    settings = ImapSettings(host=mailbox.host, port=mailbox.port_tls, ca_file=mailbox.ca_file, username=mailbox.username)
+    client = mailbox.connect("tls")
+    source = ImapSource(client, settings)
+    try:
+        fetched = [raw for batch in source.fetch_after("INBOX", 0, 40) for raw in batch]
+    finally:
+        source.close()
+    assert len(fetched) == len(files)
+    mismatches = []
+    for raw in fetched:
+        path = uids[raw.uid]
+        via_imap, local = _reading(raw), _reading(raw_from_bytes(path.read_bytes(), "INBOX", raw.uid))
+        if via_imap != local and path.name not in PARSERS_DISAGREE:
+            mismatches.append(path.name)
+    assert not mismatches, f"IMAP and local parse differ for {mismatches}"
