@@ -192,11 +192,16 @@ def classify(
             typer.echo(f"{path}: {detection.kind} ({detection.confidence:.2f}) contacts: {who}; " + "; ".join(detection.reasons))
 
 
-def main() -> None:
-    from . import cli_setup  # noqa: F401  (registers init and doctor)
+def load_commands() -> typer.Typer:
+    """The app with every command: the modules below add theirs to `app` when imported."""
+    from . import cli_setup  # noqa: F401  (init, doctor)
 
+    return app
+
+
+def main() -> None:
     try:
-        app()
+        load_commands()()
     except AssistantError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
