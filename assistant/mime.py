@@ -147,12 +147,15 @@ def _renumber(info: PartInfo, base: str, inner_parts: dict[str, Message], parts:
 
 
 def _payload_bytes(msg: Message) -> bytes:
-    payload = msg.get_payload()
-    if isinstance(payload, list):
+    """The part's body with its transfer encoding undone and its 8-bit bytes intact.
+
+    (`get_payload()` without decode would re-decode 8-bit text with the declared
+    charset and replace what does not fit, losing an undeclared cp1252 "é".)
+    """
+    if msg.is_multipart():
         return b""
-    if isinstance(payload, bytes):
-        return payload
-    return str(payload).encode("utf-8", "surrogateescape")
+    payload = msg.get_payload(decode=True)
+    return payload if isinstance(payload, bytes) else b""
 
 
 def _serialise_headers(msg: Message) -> bytes:
@@ -177,7 +180,7 @@ def raw_from_bytes(data: bytes, folder: str = "", uid: int = 0) -> RawMail:
                 body=body[:MAX_TEXT_BYTES],
                 subtype=choice.part.ctype.split("/", 1)[1],
                 charset=choice.part.charset,
-                encoding=choice.part.encoding,
+                encoding="8bit",  # _payload_bytes has undone the transfer encoding
                 forwarded_header=forwarded,
                 truncated=len(body) > MAX_TEXT_BYTES,
             )

@@ -1,0 +1,65 @@
+"""Requests: the sentences of a message that ask me to do something, as short tasks.
+
+"Could you please send me two references by Friday?" becomes the task "send me two
+references by Friday", due that Friday (resolved against the message's Date).  What
+the sender promises to do themselves ("I'll ask him if he's open to chatting") and
+what a sentence asks of another recipient ("Leo, can you book the table?") are not
+asks of me.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from datetime import datetime
+
+from . import cues
+from .dates import find_due
+from .mail import Request
+from .people import fold
+
+MAX_ASK_CHARS = 4000  # asks come early in a message; this bounds the work
+MAX_ASKS = 5
+
+# The polite frame around an ask: "Could you please send ..." is the task "send ...".
+_POLITE = re.compile(
+    r"^(?:(?:could|can|would|will)\s+(?:you|u)\s+(?:please\s+|possibly\s+|also\s+)?|please\s+|just\s+|"
+    r"(?:i['’]?d|i\s+would|we['’]?d|we\s+would)\s+like\s+you\s+to\s+|(?:i|we)\s+need\s+you\s+to\s+)",
+    re.IGNORECASE,
+)
+_SENTENCES = re.compile(r"(?<=[.!?])\s+|\n+")
+_VOCATIVE = re.compile(r"^\s*(?:(?:hi|hey|and|so|also|oh)\s+)?([^\W\d_][\w'’-]*)\s*(?:,|\s[-–—])\s")
+
+
+def find_asks(text: str, date: datetime | None, my_names: Collection[str], others: Collection[str]) -> list[tuple[Request, str]]:
+    """(task, reason) for each sentence of `text` (unwrapped: a line is a paragraph) that asks me something.
+
+    `my_names` and `others` are folded first names: mine, and the other recipients'.
+    """
+    out: list[tuple[Request, str]] = []
+    text = without_promises(text[:MAX_ASK_CHARS])
+    if not cues.first_match(text, cues.ASK):  # one pass over the text before going sentence by sentence
+        return out
+    for sentence in _SENTENCES.split(text):
+        hit = cues.first_hit(sentence, cues.ASK)
+        if hit and not _addressed_to_other(sentence, my_names, others):
+            found, label = hit
+            phrase = _POLITE.sub("", sentence[found.start() :].strip(" ,.-–—!?:;"))[:120]
+            out.append((Request(phrase, find_due(sentence, date)), label))
+    return out[:MAX_ASKS]
+
+
+def _addressed_to_other(sentence: str, my_names: Collection[str], others: Collection[str]) -> bool:
+    """A sentence that names another recipient first ("Leo, can you book the table?") asks them, not me."""
+    found = _VOCATIVE.match(sentence)
+    if not found:
+        return False
+    name = fold(found.group(1))
+    return name not in my_names and name in others
+
+
+def without_promises(text: str) -> str:
+    """The text without what the sender promises to do themselves ("I'll reach out to Tom")."""
+    if cues.has_any(text, "i'll", "i’ll", "i will", "let me", "going to", "happy to"):
+        return cues.PROMISE.sub(" ", text)
+    return text

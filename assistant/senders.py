@@ -1,0 +1,104 @@
+"""Who is not a person writing to me: lists, robots, notifications and auto-replies.
+
+These checks read only headers (and the top of the text for bulk-mail wording), so
+most mail in an inbox is settled here before any body analysis runs.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .mail import Mail
+
+# Local parts that mailboxes of robots and departments use, not people.
+_ROLE_LOCAL = re.compile(
+    r"^(no-?reply|do-?not-?reply|donotreply|noreply|bounces?|mailer-daemon|postmaster|notifications?|"
+    r"notify|alerts?|jobalerts?|jobs|careers|talent|recruiting|hiring|hr|info|hello|hi|team|support|help|"
+    r"news|newsletters?|digest|updates?|marketing|promo(tions)?|offers|deals|sales|billing|receipts?|"
+    r"orders?|invoices?|accounts?|admissions|appointments?|calendar|calendar-notification|invitations?|"
+    r"messages|messaging|feedback|service|customerservice|community|events?|members?|membership|"
+    r"announce(ments)?|press|admin|courses?|learn(ing)?|classes|store|shop|payments?|purchases?|tickets?|"
+    r"bookings?|reservations?|confirmations?|security|verify|verification|reminders?|webmaster|root|system|automated|robot|daemon|owner|listserv|majordomo)$"
+    r"|(^|[-_.+])(no-?reply|noreply|donotreply|notifications?|alerts?|bounces?|request|owner|digest)([-_.+]|$)",
+    re.IGNORECASE,
+)
+_LIST_DOMAIN = re.compile(r"^(lists?|mailman|googlegroups|listserv|bounces?|notify|mkt|marketing)\.", re.IGNORECASE)
+_AUTO_SUBJECT = re.compile(
+    r"^\s*(automatic reply|auto(matic)?[- ]?reply|auto:|out of (the )?office|ooo\b|abwesenheitsnotiz|"
+    r"réponse automatique|respuesta automática|delivery status notification|undeliverable|"
+    r"mail delivery (failed|subsystem)|returned mail|(updated |new )?invitation\b[^:]{0,30}:|"
+    r"(accepted|declined|tentative(ly accepted)?|canceled|cancelled)( event)?:|event (updated|canceled))",
+    re.IGNORECASE,
+)
+# Wording that only mass mail uses; checked on the first lines and the footer of the new text.
+_BULK_TEXT = re.compile(
+    r"\bunsubscribe\b|you (are|were) receiving this|(do not|don't|no longer) (wish|want) to receive|you received this (e-?mail|message) because|"
+    r"this (e-?mail|message) was (sent|intended) (to|for)|manage (your )?(email )?preferences|"
+    r"\{\s*first_?name\s*\}|%%?first_?name%%?|dear (candidate|applicant|customer|member|user)\b|"
+    r"this is an automated (message|e-?mail)|view (it|this e-?mail) in (your|a) browser|"
+    r"you have been invited to the following event",
+    re.IGNORECASE,
+)
+_OUT_OF_OFFICE = re.compile(
+    r"\b(i am|i'm|i will be) (currently )?(out of (the )?office|away from (the |my )?(office|desk|e-?mail)|on (annual |parental |maternity |paternity )?leave|"
+    r"travel+ing with limited)|\blimited access to (e-?mail|my inbox)\b|\bwon't be checking (e-?mail|my inbox)\b",
+    re.IGNORECASE,
+)
+
+
+def is_role_address(email: str | None) -> bool:
+    """An address that belongs to a robot, a department or a list, not a person."""
+    if not email or "@" not in email:
+        return True
+    local, _, domain = email.partition("@")
+    return bool(_ROLE_LOCAL.search(local)) or bool(_LIST_DOMAIN.match(domain))
+
+
+def automated_reason(mail: Mail) -> str | None:
+    """Why the message comes from a machine or a list, from its headers alone; None for a person."""
+    h = mail.headers
+    auto = h.get("auto-submitted", "").strip().lower()
+    if auto and auto != "no":
+        return f"automated sender: Auto-Submitted {auto}"
+    for name in ("x-autoreply", "x-autorespond"):
+        if name in h:
+            return f"automated sender: {name}"
+    for name, label in (("list-id", "List-Id"), ("list-unsubscribe", "List-Unsubscribe"), ("list-post", "List-Post")):
+        if name in h:
+            return f"automated sender: {label}"
+    if h.get("precedence", "").strip().lower() in ("bulk", "list", "junk", "auto_reply"):
+        return f"automated sender: Precedence {h['precedence'].strip().lower()}"
+    if _AUTO_SUBJECT.match(mail.subject):
+        return "automatic reply or calendar notice (subject)"
+    sender = mail.sender
+    if sender is None:
+        return "no sender address"
+    if is_role_address(sender.email):
+        return f"automated sender: role address {sender.email}"
+    robot = h.get("sender", "")
+    if robot and robot.lower() != sender.email and is_role_address(_address_in(robot)):
+        return f"automated sender: sent on behalf by {robot[:60]}"
+    if "(via " in sender.name.lower():
+        return "automated sender: sent via a service"
+    return None
+
+
+# Words one of which every _BULK_TEXT phrase contains: a cheap test before the regex.
+_BULK_WORDS = ("unsubscribe", "receiv", "intended for", "sent to", "preferences", "first", "dear ", "automated", "browser", "invited")
+
+
+def bulk_text_reason(text: str) -> str | None:
+    """Mass-mail or auto-reply wording in the sender's own text."""
+    lowered = text.lower()
+    found = _BULK_TEXT.search(text) if any(w in lowered for w in _BULK_WORDS) else None
+    if found:
+        return f"bulk-mail wording: '{found.group(0).lower()}'"
+    found = _OUT_OF_OFFICE.search(text[:600])
+    if found:
+        return f"out-of-office wording: '{found.group(0).lower()}'"
+    return None
+
+
+def _address_in(value: str) -> str:
+    found = re.search(r"[\w.+-]+@[\w.-]+", value)
+    return found.group(0).lower() if found else ""

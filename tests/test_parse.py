@@ -1,0 +1,134 @@
+"""Parsing as detection needs it: decoding, HTML to text, and bad input in bounded time."""
+
+from __future__ import annotations
+
+import base64
+import time
+
+import pytest
+
+from assistant.detect import classify_bytes
+from assistant.html import html_to_text
+from assistant.mime import MAX_TEXT_BYTES, PartInfo, raw_from_bytes, select_text_parts
+from assistant.parse import ParseError, decode_words, parse, parse_addresses
+
+ME = ["dana.whitfield@example.net"]
+HEAD = "From: Sam Oduya <sam@tidewater.example>\r\nTo: Dana <dana.whitfield@example.net>\r\nSubject: test\r\n"
+
+
+def mail_of(data: bytes):
+    return parse(raw_from_bytes(data))
+
+
+def bounded(data: bytes, seconds: float = 3.0):
+    """Classify `data` and check it took bounded time; returns the Detection."""
+    start = time.perf_counter()
+    found = classify_bytes(data, ME)
+    assert time.perf_counter() - start < seconds
+    assert found.kind in ("introduction", "referral", "lead", "request", "none")
+    assert found.reasons and not found.reasons[0].startswith("detection failed")  # no bug hidden by the catch-all
+    return found
+
+
+def test_rfc2047_names_and_subjects_are_decoded():
+    assert decode_words("=?utf-8?q?Zo=C3=AB_=C3=85ngstr=C3=B6m?=") == "Zoë Ångström"
+    assert decode_words("=?iso-8859-1?q?Ren=E9?= Dufour") == "René Dufour"
+    (person,) = parse_addresses('"=?utf-8?b?QmVja2VyLCBUb20=?=" <tbecker@acme.example>')
+    assert person.name == "Becker, Tom" and person.email == "tbecker@acme.example"
+
+
+def test_quoted_printable_and_base64_bodies():
+    qp = (HEAD + "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+          "Bj=C3=B6rn is a long line that the client wrapped with a soft line br=\r\neak.\r\n").encode()
+    assert mail_of(qp).text.startswith("Björn is a long line that the client wrapped with a soft line break.")
+    b64 = (HEAD + "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n").encode()
+    b64 += base64.encodebytes("Łukasz says hi".encode())
+    assert mail_of(b64).text.strip() == "Łukasz says hi"
+
+
+def test_alternative_prefers_plain_text_and_html_only_is_converted():
+    root = PartInfo("", "multipart/alternative", children=[PartInfo("1", "text/html"), PartInfo("2", "text/plain")])
+    assert [c.part.section for c in select_text_parts(root)] == ["2"]
+    html = (HEAD + "Content-Type: text/html; charset=utf-8\r\n\r\n<p>Hi&nbsp;Dana,</p><p>meet <b>Theo</b>.</p>").encode()
+    mail = mail_of(html)
+    assert mail.html and mail.text == "Hi Dana,\n\nmeet Theo."
+
+
+def test_html_blockquotes_become_quoted_lines():
+    text = html_to_text("<p>Sounds good.</p><blockquote>old<blockquote>older</blockquote></blockquote>")
+    assert text.splitlines()[0] == "Sounds good."
+    assert "> old" in text and "> > older" in text
+
+
+def test_attached_message_is_read_as_forwarded():
+    data = (HEAD + 'Content-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nsee below\r\n'
+            "--b\r\nContent-Type: message/rfc822\r\n\r\nFrom: Ann <ann@x.example>\r\nTo: Bob <bob@y.example>\r\n"
+            "Subject: inner\r\n\r\ninner text\r\n--b--\r\n").encode()
+    mail = mail_of(data)
+    assert mail.text.strip() == "see below"
+    (fwd,) = mail.forwarded
+    assert fwd.sender.email == "ann@x.example" and fwd.subject == "inner" and fwd.text.strip() == "inner text"
+
+
+def test_no_header_is_a_parse_error_and_classify_says_why():
+    with pytest.raises(ParseError):
+        mail_of(b"just some text\r\nwithout headers\r\n")
+    assert bounded(b"").reasons[0].startswith("unreadable message")
+
+
+# --- bad input: classified or rejected within bounded time and memory, with a reason ---------
+
+
+def test_broken_mime_boundaries():
+    data = (HEAD + 'Content-Type: multipart/alternative; boundary="declared"\r\n\r\n--other\r\nContent-Type: text/plain\r\n\r\n'
+            "Hi Dana, could you send me your resume by Friday?\r\n--other--\r\n").encode()
+    bounded(data)
+    missing = (HEAD + "Content-Type: multipart/mixed\r\n\r\n--x\r\n\r\nbody\r\n").encode()
+    bounded(missing)
+
+
+@pytest.mark.parametrize("charset", ["", "utf-8", "x-no-such-charset", "us-ascii"])
+def test_undeclared_or_wrong_charset(charset):
+    declared = f"; charset={charset}" if charset else ""
+    data = (HEAD + f"Content-Type: text/plain{declared}\r\n\r\n").encode() + "Café with René “soon”".encode("cp1252")
+    mail = mail_of(data)
+    assert "Caf" in mail.text and mail.defects
+    bounded(data)
+
+
+def test_twenty_megabyte_part():
+    body = (b"A" * 76 + b"\r\n") * (20 * 1024 * 1024 // 78)
+    data = (HEAD + "Content-Type: text/plain\r\n\r\n").encode() + body
+    found = bounded(data, seconds=10.0)
+    assert found.kind == "none"
+    assert len(mail_of(data).text) <= MAX_TEXT_BYTES
+
+
+def test_hundred_kilobyte_header():
+    data = (HEAD + "X-Junk: " + "x" * 100_000 + "\r\nCc: " + ", ".join(f"p{i}@x.example" for i in range(8000))
+            + "\r\n\r\nHello").encode()
+    bounded(data)
+
+
+def test_nested_message_rfc822_fifty_deep():
+    inner = b"From: a@x.example\r\nSubject: deepest\r\n\r\nhello\r\n"
+    for _ in range(50):
+        inner = b"From: a@x.example\r\nSubject: fwd\r\nContent-Type: message/rfc822\r\n\r\n" + inner
+    data = (HEAD + "Content-Type: message/rfc822\r\n\r\n").encode() + inner
+    bounded(data)
+
+
+def test_many_parts_and_garbage_bytes():
+    parts = "".join(f"--b\r\nContent-Type: text/plain\r\n\r\npart {i}\r\n" for i in range(5000))
+    bounded((HEAD + 'Content-Type: multipart/mixed; boundary="b"\r\n\r\n' + parts + "--b--\r\n").encode())
+    bounded(HEAD.encode() + b"\r\n" + bytes(range(256)) * 400)
+
+
+def test_thousand_nested_reply_blocks():
+    body = "\r\n".join(f"From: p{i}@x.example\r\nSent: Monday\r\nTo: q@x.example\r\n\r\nreply {i}" for i in range(1000))
+    bounded((HEAD + "\r\n" + body).encode())
+
+
+def test_pathological_quote_structure_is_linear():
+    body = ("> " * 200 + "x\r\n") * 2000 + ("On Mon wrote:\r\n" * 2000) + ("From: a\r\nSent: b\r\n" * 2000)
+    bounded((HEAD + "\r\n" + body).encode())
