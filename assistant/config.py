@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from .errors import ConfigError
@@ -114,6 +114,10 @@ class ScheduleSettings(_Section):
     workday_start: time = time(9, 0)
     workday_end: time = time(17, 30)
     working_days: list[str] = Field(default_factory=lambda: list(_DAYS[:5]), min_length=1)
+    late_due: time = time(12, 0)  # mail after hours is due at this time of the next working day
+    thank_within_hours: float = Field(3.0, gt=0)  # working hours to thank a referrer
+    nudge_after_days: int = Field(5, ge=1)  # working days without a reply before a nudge
+    max_nudges: int = Field(2, ge=0)  # unanswered nudges before a lead goes cold
 
     @field_validator("working_days")
     @classmethod
@@ -123,6 +127,18 @@ class ScheduleSettings(_Section):
         if bad:
             raise ValueError(f"unknown day {bad[0]!r}; use mon, tue, wed, thu, fri, sat, sun")
         return out
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        if value:
+            from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"unknown time zone {value!r}; use an IANA name like \"Europe/Berlin\"") from None
+        return value
 
     @model_validator(mode="after")
     def _order(self) -> ScheduleSettings:
@@ -138,6 +154,8 @@ class RulesSettings(_Section):
 class DraftsSettings(_Section):
     templates_dir: str = ""  # templates here override the shipped ones by file name
     append_to_drafts: bool = True  # also put drafts in the mail account's Drafts folder
+    outreach_reply_all: bool = True  # after an introduction, the outreach replies to everyone on the thread
+    outreach_referrer: Literal["bcc", "cc", "none"] = "bcc"  # where the introducer goes in that reply
 
 
 _toml_data: ContextVar[dict[str, Any]] = ContextVar("_toml_data", default={})
@@ -163,6 +181,13 @@ class Settings(BaseSettings):
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings):
         return (init_settings, env_settings, _TomlData(settings_cls))
+
+    # The file these settings were read from: other files (rules.toml) are found beside it.
+    _source: Path | None = PrivateAttr(default=None)
+
+    @property
+    def config_file(self) -> Path:
+        return self._source or default_config_path()
 
     @field_validator("accounts")
     @classmethod
@@ -216,6 +241,7 @@ def load_settings(explicit: str | Path | None = None) -> tuple[Settings, Path]:
         raise ConfigError("\n".join(_describe(path, e) for e in exc.errors())) from None
     finally:
         _toml_data.reset(token)
+    settings._source = path
     return settings, path
 
 
