@@ -74,31 +74,46 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output."
 @app.command()
 def scan(account: AccountOpt = None, as_json: JsonOpt = False) -> None:
     """Read new mail, open follow-up tasks and put their drafts in Drafts (what cron runs)."""
-    from .config import state_dir
-    from .scan import scan_account
-    from .source import open_source
-    from .store import run_lock
+    from .scan import scan_accounts
 
     settings, _ = load()
-    reports = []
-    with run_lock(state_dir(settings)):
-        store = open_store(settings)
-        try:
-            for name in _accounts(settings, account):
-                source = open_source(name, settings.accounts[name])
-                try:
-                    with _progress(enabled=not as_json and sys.stderr.isatty()) as progress:
-                        reports.append(scan_account(store, source, settings, name, datetime.now().astimezone(), progress))
-                finally:
-                    source.close()
-        finally:
-            store.close()
+    with _progress(enabled=not as_json and sys.stderr.isatty()) as progress:
+        reports = scan_accounts(settings, _accounts(settings, account), progress)
     if as_json:
         for report in reports:
             typer.echo(json.dumps(report.as_dict()))
         return
     for report in reports:
         _print_report(report)
+
+
+@app.command()
+def watch(
+    account: AccountOpt = None,
+    poll: Annotated[float, typer.Option(help="Seconds between scans where the server has no IDLE (and for a Maildir).")] = 300.0,
+) -> None:
+    """Run as a daemon: scan now, then each time new mail arrives (IMAP IDLE)."""
+    import signal
+    import threading
+
+    from .daemon import watch as watch_account
+    from .errors import ConfigError
+    from .scan import scan_accounts
+
+    settings, _ = load()
+    names = _accounts(settings, account)
+    if len(names) > 1:
+        raise ConfigError(f"watch follows one account: pass --account (one of {', '.join(names)})")
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+
+    def scan_now() -> None:
+        for report in scan_accounts(settings, names):
+            log.info("%s: %d new, %d task(s), %d draft(s)", report.account, report.messages, report.tasks_opened,
+                     report.drafts_appended)
+
+    watch_account(names[0], settings.accounts[names[0]], scan_now, stop, poll)
 
 
 class _progress:
@@ -145,35 +160,6 @@ def _print_report(report) -> None:
 
 
 @app.command()
-def tasks(
-    all_: Annotated[bool, typer.Option("--all", help="Also done, dismissed and snoozed tasks.")] = False,
-    as_json: JsonOpt = False,
-) -> None:
-    """List follow-up tasks, due first."""
-    from .tasks import get_tasks
-
-    settings, _ = load()
-    store = open_store(settings)
-    try:
-        rows = get_tasks(store.conn, statuses=() if all_ else ("open",))
-    finally:
-        store.close()
-    if as_json:
-        for row in rows:
-            typer.echo(json.dumps(row.as_dict()))
-        return
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table("id", "due", "task", "contact", "referrer", "status")
-    for row in rows:
-        contact = row.contact.email if row.contact and row.contact.email else (row.contact.name if row.contact else "")
-        table.add_row(str(row.id), row.due.astimezone().strftime("%a %d %b %H:%M"), row.title, contact,
-                      row.referrer.name if row.referrer else "", row.status)
-    Console().print(table if rows else "No open tasks.")
-
-
-@app.command()
 def classify(
     files: Annotated[list[Path], typer.Argument(help=".eml files to classify.", exists=True, dir_okay=False)],
     me: Annotated[list[str], typer.Option("--me", help="The mailbox owner's address (repeatable).")],
@@ -195,6 +181,8 @@ def classify(
 def load_commands() -> typer.Typer:
     """The app with every command: the modules below add theirs to `app` when imported."""
     from . import cli_setup  # noqa: F401  (init, doctor)
+    from . import cli_drafts  # noqa: F401  (templates check|preview, review, send)
+    from . import cli_rules, cli_tasks  # noqa: F401  (tasks, done, snooze, dismiss, leads, rules, rescan)
 
     return app
 

@@ -24,7 +24,7 @@ def init(
     name: Annotated[str, typer.Option(prompt="Your name (as drafts sign)")],
     email: Annotated[str, typer.Option(prompt="Your email address")],
     host: Annotated[str, typer.Option(prompt="IMAP server")],
-    username: Annotated[str, typer.Option(prompt="IMAP username (empty: your email)", help="IMAP username.")] = "",
+    username: Annotated[str, typer.Option(help="IMAP username (default: your email).")] = "",
     port: Annotated[int, typer.Option(help="IMAP port.")] = 993,
     security: Annotated[str, typer.Option(help="tls, starttls or none.")] = "tls",
     store_password: Annotated[bool, typer.Option("--password/--no-password", help="Prompt for the IMAP password and keep it in the keyring.")] = True,
@@ -147,10 +147,19 @@ def doctor(account: Annotated[Optional[str], typer.Option("--account", "-a")] = 
 
     from .cli import _accounts
 
+    from . import send
+
     settings, path = load()
     results: list[tuple[str, Check]] = [("-", Check("config", True, f"{path} is valid"))]
     for name in _accounts(settings, account):
         results.extend((name, c) for c in _checks_for(name, settings.accounts[name]))
+        if settings.accounts[name].smtp is not None:
+            try:
+                results.append((name, Check("smtp", True, send.check_smtp(name, settings.accounts[name]))))
+            except AssistantError as exc:
+                results.append((name, Check("smtp", False, str(exc), error=exc)))
+    for rule in send.auto_send_rules(settings):
+        results.append(("-", Check("auto_send", False, f"rule {rule!r} sends drafts without your review", needed=False)))
     failed = [c for _, c in results if c.needed and not c.ok]
     for name, check in results:
         if as_json:

@@ -25,7 +25,7 @@ from .people import address_name, clean_name, first_name, fold, local_tokens, na
 from .quotes import Quoted, split_quotes, split_signature, unwrap
 from .senders import automated_reason, bulk_text_reason, is_role_address
 
-MAX_SCAN_CHARS = 64 * 1024  # how much of a body is split into new text, quotes and forwards
+MAX_SCAN_CHARS = 16 * 1024  # how much of a body is split into new text, quotes and forwards: the new text and the messages it answers
 MAX_NEW_CHARS = 4 * 1024  # how much new text is read: an introduction or an ask is a few hundred characters
 _FORWARD_SUBJECT = re.compile(r"^\s*(re:\s*)?(fwd?|fw|tr|wg|rv|enc)\s*:", re.IGNORECASE)
 _REPLY_SUBJECT = re.compile(r"^\s*(re|aw|sv|antw|r)\s*:", re.IGNORECASE)

@@ -17,7 +17,7 @@ import socket
 import ssl
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import imapclient
 from imapclient.exceptions import IMAPClientError, LoginError
@@ -27,11 +27,12 @@ from .config import ImapSettings
 from .errors import AuthError, ConnectError, MailboxError, TLSError
 from .mail import RawMail, RawPart
 from .mime import HEADER_FIELDS, MAX_TEXT_BYTES, PartInfo, select_text_parts
-from .source import FolderStatus
+from .source import FolderStatus, TextSelector
 
 log = logging.getLogger(__name__)
 _HEADER_ITEM = f"BODY.PEEK[HEADER.FIELDS ({' '.join(HEADER_FIELDS)})]"
 COMMON_DRAFTS = ("Drafts", "INBOX.Drafts", "[Gmail]/Drafts", "Draft", "Entwürfe", "Brouillons")
+COMMON_SENT = ("Sent", "INBOX.Sent", "[Gmail]/Sent Mail", "Sent Items", "Sent Messages", "Gesendet", "Envoyés")
 
 
 def ssl_context(ca_file: str) -> ssl.SSLContext:
@@ -86,63 +87,52 @@ def login(client: imapclient.IMAPClient, settings: ImapSettings, cred: credentia
 
 # --- FETCH response reading --------------------------------------------------------------
 
-_TOKEN = re.compile(
-    rb'\(|\)|"(?:[^"\\]|\\.)*"|\{\d+\}$|[^\s()"\[\]{]+(?:\[[^\]]*\](?:<\d+>)?)?'
-)
-
-
-def _tokens(data: list) -> Iterator[object]:
-    """Tokens of imaplib's response list: b'(' b')' atoms, and str-less quoted/literal values."""
-    for item in data:
-        if isinstance(item, tuple):
-            head, literal = item
-            for match in _TOKEN.finditer(head):
-                token = match.group()
-                if token.startswith(b"{") and token.endswith(b"}"):
-                    yield _Literal(literal)
-                else:
-                    yield _atom(token)
-        elif isinstance(item, bytes):
-            for match in _TOKEN.finditer(item):
-                yield _atom(match.group())
-
-
-class _Literal(bytes):
-    pass
-
-
-class _Quoted(bytes):
-    pass
-
-
-def _atom(token: bytes) -> object:
-    if token[:1] == b'"':
-        return _Quoted(token[1:-1].replace(b'\\"', b'"').replace(b"\\\\", b"\\"))
-    return token
+# One FETCH token a match: ( ) "quoted" {literal} or an atom such as BODY[HEADER.FIELDS (FROM)]<0>.
+_TOKEN = re.compile(rb'(\()|(\))|"((?:[^"\\]|\\.)*)"|\{(\d+)\}$|([^\s()"\[\]{]+(?:\[[^\]]*\](?:<\d+>)?)?)')
+_ESCAPED = re.compile(rb"\\(.)")
+_OPEN, _CLOSE, _QUOTED, _LITERAL = 1, 2, 3, 4
 
 
 def parse_fetch(data: list) -> dict[int, dict[bytes, object]]:
-    """imaplib's UID FETCH response as {uid: {ITEM: value}} with nested lists for parens."""
+    """imaplib's UID FETCH response as {uid: {ITEM: value}}, parentheses as nested lists.
+
+    imaplib hands a response over as lines and (line ending in {n}, literal) pairs;
+    this reads them in one pass, the hot loop of a scan, so it stays flat."""
     out: dict[int, dict[bytes, object]] = {}
     stack: list[list] = []
     current: list = []
-    for token in _tokens(data):
-        if token == b"(" and not isinstance(token, (_Literal, _Quoted)):
-            stack.append(current)
-            current = []
-        elif token == b")" and not isinstance(token, (_Literal, _Quoted)):
-            finished = current
-            current = stack.pop() if stack else []
-            if stack:
-                current.append(finished)
-            else:  # the end of one message's item list
-                items = dict(zip(finished[::2], finished[1::2]))
-                uid = items.get(b"UID")
-                if uid is not None:
-                    out[int(uid)] = items
+    for item in data:
+        if isinstance(item, tuple):
+            line, literal = item
+        elif isinstance(item, bytes):
+            line, literal = item, None
+        else:
+            continue
+        for match in _TOKEN.finditer(line):
+            kind = match.lastindex
+            if kind == _OPEN:
+                stack.append(current)
                 current = []
-        elif stack:
-            current.append(token)
+            elif kind == _CLOSE:
+                finished = current
+                current = stack.pop() if stack else []
+                if stack:
+                    current.append(finished)
+                else:  # the end of one message's items
+                    items = dict(zip(finished[::2], finished[1::2]))
+                    uid = items.get(b"UID")
+                    if isinstance(uid, bytes) and uid.isdigit():
+                        out[int(uid)] = items
+                    current = []
+            elif not stack:
+                continue  # the message sequence number before "("
+            elif kind == _QUOTED:
+                value = match.group(_QUOTED)
+                current.append(_ESCAPED.sub(rb"\1", value) if b"\\" in value else value)
+            elif kind == _LITERAL:
+                current.append(literal if literal is not None else b"")
+            else:
+                current.append(match.group(kind))
     return out
 
 
@@ -227,7 +217,8 @@ class _Pending:
     uid: int
     header: bytes
     size: int
-    wanted: list  # [(TextChoice)]
+    structure: object  # the BODYSTRUCTURE, parsed
+    choices: list = field(default_factory=list)  # the TextChoices read from it, for selected messages
 
 
 class ImapSource:
@@ -268,16 +259,17 @@ class ImapSource:
             highestmodseq=int(status[b"HIGHESTMODSEQ"]) if b"HIGHESTMODSEQ" in status else None,
         )
 
-    def fetch_after(self, folder: str, after_uid: int, batch_size: int) -> Iterator[list[RawMail]]:
+    def fetch_after(self, folder: str, after_uid: int, batch_size: int,
+                    select_text: TextSelector | None = None) -> Iterator[list[RawMail]]:
         try:
             self.client.select_folder(folder, readonly=True)  # EXAMINE: flags stay as they are
             uids = sorted(u for u in self.client.search(["UID", f"{after_uid + 1}:*"]) if u > after_uid)
         except IMAPClientError as exc:
             raise MailboxError(f"{self.settings.host}: folder {folder!r}: {exc}") from None
         for start in range(0, len(uids), batch_size):
-            yield self._fetch_batch(folder, uids[start : start + batch_size])
+            yield self._fetch_batch(folder, uids[start : start + batch_size], select_text)
 
-    def _fetch_batch(self, folder: str, uids: list[int]) -> list[RawMail]:
+    def _fetch_batch(self, folder: str, uids: list[int], select_text: TextSelector | None) -> list[RawMail]:
         first = parse_fetch(self._uid_fetch(uid_set(uids), f"(UID RFC822.SIZE BODYSTRUCTURE {_HEADER_ITEM})"))
         pending: dict[int, _Pending] = {}
         by_sections: dict[tuple[str, ...], list[int]] = defaultdict(list)
@@ -287,10 +279,16 @@ class ImapSource:
                 if key.startswith(b"BODY[HEADER"):
                     header = bytes(value) if isinstance(value, bytes) else b""
             size = items.get(b"RFC822.SIZE", b"0")
-            wanted = select_text_parts(structure_to_parts(items.get(b"BODYSTRUCTURE")))
-            pending[uid] = _Pending(uid, header, int(size) if bytes(size).isdigit() else 0, wanted)
+            pending[uid] = _Pending(uid, header, int(size) if bytes(size).isdigit() else 0, items.get(b"BODYSTRUCTURE"))
+        if select_text is None:
+            selected = set(pending)
+        else:
+            selected = select_text([RawMail(folder, uid, item.header, (), item.size) for uid, item in pending.items()])
+        for uid in selected & pending.keys():
+            item = pending[uid]
+            item.choices = select_text_parts(structure_to_parts(item.structure))
             sections = []
-            for choice in wanted:
+            for choice in item.choices:
                 sections.append(choice.part.section)
                 if choice.forwarded_header_section:
                     sections.append(choice.forwarded_header_section)
@@ -310,7 +308,7 @@ class ImapSource:
             if item is None:  # expunged between SEARCH and FETCH
                 continue
             parts = []
-            for choice in item.wanted:
+            for choice in item.choices:
                 body = bodies.get((uid, choice.part.section), b"")
                 forwarded = bodies.get((uid, choice.forwarded_header_section), b"") if choice.forwarded_header_section else None
                 parts.append(
@@ -376,3 +374,67 @@ class ImapSource:
             self.client.logout()
         except (IMAPClientError, OSError):
             pass
+
+    # --- sending (issue 5): read back, remove and file drafts -----------------------------
+    # Removal touches only the draft's own UIDs: UID EXPUNGE (UIDPLUS), else UID MOVE to
+    # the Trash; never a plain EXPUNGE, which would also purge what the user marked \Deleted.
+
+    def sent_folder(self) -> str:
+        found = self.special_folder("\\Sent", self.settings.sent_folder, COMMON_SENT)
+        if found is None:
+            raise MailboxError(
+                f"{self.settings.host}: no Sent folder (no SPECIAL-USE \\Sent, none of "
+                f"{', '.join(COMMON_SENT)}); set sent_folder in the config"
+            )
+        return found
+
+    def _search_drafts(self, message_id: str, tag: str, readonly: bool) -> list[int]:
+        self.client.select_folder(self.drafts_folder(), readonly=readonly)
+        by_id = ["HEADER", "Message-ID", f"<{message_id}>"]
+        criteria = ["OR", *by_id, "HEADER", "X-Assistant-Task", tag] if tag else by_id
+        return sorted(self.client.search(["NOT", "DELETED", *criteria]))
+
+    def message_in_folder(self, folder: str, message_id: str) -> bool:
+        try:
+            self.client.select_folder(folder, readonly=True)
+            return bool(self.client.search(["NOT", "DELETED", "HEADER", "Message-ID", f"<{message_id}>"]))
+        except IMAPClientError as exc:
+            raise MailboxError(f"{self.settings.host}: SEARCH in {folder!r} failed: {exc}") from None
+
+    def message_in_sent(self, message_id: str) -> bool:
+        return self.message_in_folder(self.sent_folder(), message_id)
+
+    def read_draft(self, message_id: str, tag: str) -> bytes | None:
+        try:
+            uids = self._search_drafts(message_id, tag, readonly=True)
+            if not uids:
+                return None
+            data = self.client.fetch([uids[-1]], ["BODY.PEEK[]"])  # the newest: a client's latest save
+        except IMAPClientError as exc:
+            raise MailboxError(f"{self.settings.host}: reading a draft failed: {exc}") from None
+        item = data.get(uids[-1])
+        return bytes(item[b"BODY[]"]) if item else None
+
+    def remove_draft(self, message_id: str, tag: str) -> int:
+        try:
+            uids = self._search_drafts(message_id, tag, readonly=False)
+            if not uids:
+                return 0
+            if "UIDPLUS" in self.capabilities:
+                self.client.add_flags(uids, [imapclient.DELETED], silent=True)
+                self.client.uid_expunge(uids)
+                return len(uids)
+            trash = self.special_folder("\\Trash", "", ("Trash", "INBOX.Trash", "[Gmail]/Trash", "Deleted Items"))
+            if "MOVE" in self.capabilities and trash:
+                self.client.move(uids, trash)
+                return len(uids)
+        except IMAPClientError as exc:
+            raise MailboxError(f"{self.settings.host}: removing the draft failed: {exc}") from None
+        raise MailboxError(f"{self.settings.host}: cannot remove one draft alone (no UIDPLUS, no MOVE to a Trash); "
+                           "delete it in your mail client")
+
+    def append_sent(self, content: bytes) -> None:
+        try:
+            self.client.append(self.sent_folder(), content, flags=[imapclient.SEEN])
+        except IMAPClientError as exc:
+            raise MailboxError(f"{self.settings.host}: APPEND to {self.sent_folder()!r} failed: {exc}") from None

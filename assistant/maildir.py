@@ -13,13 +13,14 @@ import re
 import socket
 import time
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 from .config import MaildirSettings
 from .errors import MailboxError
 from .mail import RawMail
 from .mime import raw_from_bytes
-from .source import FolderStatus
+from .source import FolderStatus, TextSelector
 
 _MSGID = re.compile(rb"^message-id:\s*<([^<>\s]+)>", re.IGNORECASE | re.MULTILINE)
 UIDVALIDITY = 1  # file times never restart, so a Maildir folder's UIDs stay valid
@@ -53,16 +54,16 @@ class MaildirSource:
         files = self._files(folder)
         return FolderStatus(UIDVALIDITY, (files[-1][0] + 1) if files else 1)
 
-    def fetch_after(self, folder: str, after_uid: int, batch_size: int) -> Iterator[list[RawMail]]:
-        batch: list[RawMail] = []
-        for uid, path in self._files(folder):
-            if uid <= after_uid:
-                continue
-            batch.append(raw_from_bytes(path.read_bytes(), folder=folder, uid=uid))
-            if len(batch) >= batch_size:
-                yield batch
-                batch = []
-        if batch:
+    def fetch_after(self, folder: str, after_uid: int, batch_size: int,
+                    select_text: TextSelector | None = None) -> Iterator[list[RawMail]]:
+        files = [(uid, path) for uid, path in self._files(folder) if uid > after_uid]
+        for start in range(0, len(files), batch_size):
+            batch = [raw_from_bytes(path.read_bytes(), folder=folder, uid=uid) for uid, path in files[start : start + batch_size]]
+            if select_text is not None:
+                # A local file is read whole anyway; dropping the unwanted text keeps
+                # what the scan sees the same as from IMAP.
+                wanted = select_text([replace(raw, parts=()) for raw in batch])
+                batch = [raw if raw.uid in wanted else replace(raw, parts=()) for raw in batch]
             yield batch
 
     def _drafts_dir(self) -> Path:
@@ -91,3 +92,49 @@ class MaildirSource:
 
     def close(self) -> None:
         pass
+
+    # --- sending (issue 5): read back, remove and file drafts -----------------------------
+
+    def sent_folder(self) -> str:
+        return self.settings.sent_folder
+
+    def _matching(self, path: Path, message_id: str, tag: str) -> list[Path]:
+        """Files of a folder with this Message-ID (or X-Assistant-Task tag), oldest first; trashed ones left out."""
+        found = []
+        want_tag = re.compile(rb"^x-assistant-task:\s*" + re.escape(tag.encode()) + rb"\s*$", re.IGNORECASE | re.MULTILINE) if tag else None
+        for sub in ("cur", "new"):
+            if not (path / sub).is_dir():
+                continue
+            for entry in (path / sub).iterdir():
+                if "T" in entry.name.rpartition(":2,")[2]:
+                    continue
+                with entry.open("rb") as fh:
+                    head = fh.read(16384).split(b"\n\n", 1)[0].split(b"\r\n\r\n", 1)[0]
+                ids = {m.decode("ascii", "replace") for m in _MSGID.findall(head)}
+                if message_id in ids or (want_tag and want_tag.search(head)):
+                    found.append(entry)
+        return sorted(found, key=lambda p: p.stat().st_mtime_ns)
+
+    def message_in_folder(self, folder: str, message_id: str) -> bool:
+        return bool(self._matching(self.root / f".{folder}", message_id, ""))
+
+    def message_in_sent(self, message_id: str) -> bool:
+        return self.message_in_folder(self.settings.sent_folder, message_id)
+
+    def read_draft(self, message_id: str, tag: str) -> bytes | None:
+        found = self._matching(self._drafts_dir(), message_id, tag)
+        return found[-1].read_bytes() if found else None
+
+    def remove_draft(self, message_id: str, tag: str) -> int:
+        found = self._matching(self._drafts_dir(), message_id, tag)
+        for path in found:
+            path.unlink(missing_ok=True)
+        return len(found)
+
+    def append_sent(self, content: bytes) -> None:
+        sent = self.root / f".{self.settings.sent_folder}"
+        for sub in ("cur", "new", "tmp"):
+            (sent / sub).mkdir(parents=True, exist_ok=True)
+        unique = f"{time.time_ns()}.P{os.getpid()}.{socket.gethostname().replace('/', '_')}"
+        (sent / "tmp" / unique).write_bytes(content)
+        os.replace(sent / "tmp" / unique, sent / "cur" / f"{unique}:2,S")

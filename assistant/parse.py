@@ -1,9 +1,12 @@
 """Parse: a fetched `RawMail` into a `Mail` with decoded headers and text.
 
-Only the header block and the chosen text parts are decoded (see `mime`), with the
-fast compat32 header parser: `email.policy.default` costs milliseconds a message
-and gives detection nothing it needs.  Every decoding step tolerates bad input and
-records what was wrong in `Mail.defects` instead of raising.
+Only the header block and the chosen text parts are decoded (see `mime`).  Headers
+are split by a small reader instead of the `email` package's parser: that parser,
+with `email.policy.default`, costs milliseconds a message and gives detection
+nothing it needs.  A scan reads the header first (`parse_header`), decides from it
+whether the text is worth fetching, and only then adds the text (`add_text`).
+Every decoding step tolerates bad input and records what was wrong in
+`Mail.defects` instead of raising.
 """
 
 from __future__ import annotations
@@ -13,29 +16,46 @@ import codecs
 import hashlib
 import quopri
 import re
-from email import policy
+from dataclasses import replace
 from email.header import decode_header, make_header
-from email.parser import BytesHeaderParser
 from email.utils import getaddresses, parsedate_to_datetime
 
 from .html import html_to_text
 from .mail import Forwarded, Mail, Person, RawMail, RawPart
 
-_header_parser = BytesHeaderParser(policy=policy.compat32)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 _MSGID = re.compile(r"<([^<>\s]+)>")
+_FOLD = re.compile(r"\r?\n(?=[ \t])")
+_FIELD = re.compile(r"^([\x21-\x39\x3b-\x7e]+)[ \t]*:(.*)$")
+# One address as most mail writes it: `Name <addr>`, `<addr>` or a bare `addr`.
+_PLAIN_ADDRESS = re.compile(r"^\s*(?:([^<>]*?)\s*<([^<>\s]+@[^<>\s]+)>|([^<>\s]+@[^<>\s]+))\s*$")
 MAX_HEADER_CHARS = 16 * 1024  # a longer header value is cut: no real address list needs more
 KEPT_HEADERS = (
     "list-id", "list-unsubscribe", "list-post", "precedence", "auto-submitted",
     "x-autoreply", "x-autorespond", "x-auto-response-suppress", "sender", "x-assistant-task",
 )
-
-
-IDENTIFYING_HEADERS = ("From", "Sender", "To", "Cc", "Date", "Message-ID", "Subject")
+IDENTIFYING_HEADERS = ("from", "sender", "to", "cc", "date", "message-id", "subject")
 
 
 class ParseError(ValueError):
     """The message cannot be read at all (no usable header)."""
+
+
+def header_fields(block: bytes) -> dict[str, str]:
+    """A header block as {lower-case name: unfolded value}; the first of repeated fields wins."""
+    try:
+        text = block.decode("utf-8")
+    except UnicodeDecodeError:
+        # Raw 8-bit header text in the wild is mostly Windows-1252; it decodes any byte.
+        text = block.decode("cp1252", "replace")
+    fields: dict[str, str] = {}
+    for line in _FOLD.sub("", text).splitlines():
+        if not line:
+            break  # the blank line that ends the header
+        found = _FIELD.match(line)
+        if found:
+            fields.setdefault(found.group(1).lower(), found.group(2).strip()[:MAX_HEADER_CHARS])
+    return fields
 
 
 def decode_words(value: str) -> str:
@@ -46,31 +66,30 @@ def decode_words(value: str) -> str:
             value = str(make_header(decode_header(value)))
         except (ValueError, LookupError, UnicodeError, binascii.Error):
             pass  # keep the undecoded text: still readable, never an exception
-    return _CONTROL.sub(" ", value.encode("utf-8", "replace").decode("utf-8")).strip()
-
-
-def _raw_value(msg, name: str) -> str:
-    value = msg.get(name)
-    if value is None:
-        return ""
-    if not isinstance(value, str):  # compat32 hands back a Header for undecodable bytes
-        value = str(value)
-    return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return _CONTROL.sub(" ", value).strip()
 
 
 def parse_addresses(value: str) -> tuple[Person, ...]:
+    """The addresses of a To/Cc/From value; names decoded per address, so that an
+    encoded comma cannot split one address in two."""
+    value = value[:MAX_HEADER_CHARS]
+    if '"' in value or "(" in value or ";" in value or ":" in value:
+        pairs = getaddresses([value])  # quoting, comments or groups: the full RFC 5322 reader
+    else:
+        pairs = []
+        for item in value.split(","):
+            found = _PLAIN_ADDRESS.match(item)
+            if found:
+                pairs.append((found.group(1) or "", found.group(2) or found.group(3)))
+            elif item.strip():
+                pairs.extend(getaddresses([item]))
     people = []
-    for name, addr in getaddresses([value[:MAX_HEADER_CHARS]]):
+    for name, addr in pairs:
         addr = _CONTROL.sub("", addr).strip().lower()
         if "@" not in addr:
             continue
-        people.append(Person(name=decode_words(name).strip(" \"'"), email=addr))
+        people.append(Person(name=" ".join(decode_words(name).split()).strip(" \"'"), email=addr))
     return tuple(people)
-
-
-def _addresses(msg, name: str) -> tuple[Person, ...]:
-    # Names are decoded per address so that an encoded comma cannot split one address in two.
-    return parse_addresses(_raw_value(msg, name))
 
 
 def _charset_decode(data: bytes, charset: str) -> tuple[str, str | None]:
@@ -117,65 +136,74 @@ def decode_part(part: RawPart) -> tuple[str, list[str]]:
     return text.replace("\r\n", "\n").replace("\r", "\n"), defects
 
 
-def _message_id(msg) -> str:
-    found = _MSGID.search(_raw_value(msg, "Message-ID"))
+def _message_id(fields: dict[str, str]) -> str:
+    found = _MSGID.search(fields.get("message-id", ""))
     if found:
         return found.group(1)[:250]
     # No Message-ID: a stable key from headers every source returns alike.
-    basis = "\n".join(_raw_value(msg, h) for h in ("From", "To", "Date", "Subject"))
+    basis = "\n".join(fields.get(h, "") for h in ("from", "to", "date", "subject"))
     return "sha256-" + hashlib.sha256(basis.encode("utf-8", "replace")).hexdigest()[:32] + "@assistant.invalid"
 
 
-def parse(raw: RawMail) -> Mail:
-    msg = _header_parser.parsebytes(raw.header)
+def parse_header(raw: RawMail) -> Mail:
+    """The message's headers as a `Mail` with no text yet; raises ParseError if it has none."""
+    fields = header_fields(raw.header)
     # Judged on the fields every source fetches, so that IMAP and Maildir reject alike.
-    if not any(msg.get(name) for name in IDENTIFYING_HEADERS):
+    if not any(fields.get(name) for name in IDENTIFYING_HEADERS):
         raise ParseError("no From, To, Date, Subject or Message-ID header: not a mail message")
     date = None
     defects: list[str] = []
-    date_value = _raw_value(msg, "Date")
-    if date_value:
+    if fields.get("date"):
         try:
-            date = parsedate_to_datetime(date_value)
+            date = parsedate_to_datetime(fields["date"])
         except (TypeError, ValueError, IndexError, OverflowError):
-            defects.append(f"unparseable Date {date_value[:40]!r}")
-    senders = _addresses(msg, "From")
+            defects.append(f"unparseable Date {fields['date'][:40]!r}")
+    senders = parse_addresses(fields.get("from", ""))
+    return Mail(
+        folder=raw.folder,
+        uid=raw.uid,
+        message_id=_message_id(fields),
+        sender=senders[0] if senders else None,
+        to=parse_addresses(fields.get("to", "")),
+        cc=parse_addresses(fields.get("cc", "")),
+        reply_to=parse_addresses(fields.get("reply-to", "")),
+        subject=decode_words(fields.get("subject", "")),
+        date=date,
+        in_reply_to=(_MSGID.findall(fields.get("in-reply-to", "")) or [""])[0],
+        references=tuple(_MSGID.findall(fields.get("references", "")))[-50:],
+        headers={h: decode_words(fields[h]) for h in KEPT_HEADERS if h in fields},
+        text="",
+        defects=tuple(defects),
+    )
+
+
+def add_text(mail: Mail, parts: tuple[RawPart, ...]) -> Mail:
+    """`mail` with the text of its chosen parts, and the messages forwarded as attachments."""
     texts: list[str] = []
     html = False
+    defects = list(mail.defects)
     forwarded: list[Forwarded] = []
-    for part in raw.parts:
+    for part in parts:
         text, part_defects = decode_part(part)
         defects.extend(part_defects)
         if part.forwarded_header is None:
             texts.append(text)
             html = html or part.subtype == "html"
             continue
-        inner = _header_parser.parsebytes(part.forwarded_header)
-        inner_from = _addresses(inner, "From")
+        inner = header_fields(part.forwarded_header)
+        inner_from = parse_addresses(inner.get("from", ""))
         forwarded.append(
             Forwarded(
                 sender=inner_from[0] if inner_from else None,
-                to=_addresses(inner, "To"),
-                cc=_addresses(inner, "Cc"),
-                subject=decode_words(_raw_value(inner, "Subject")),
+                to=parse_addresses(inner.get("to", "")),
+                cc=parse_addresses(inner.get("cc", "")),
+                subject=decode_words(inner.get("subject", "")),
                 text=text,
             )
         )
-    return Mail(
-        folder=raw.folder,
-        uid=raw.uid,
-        message_id=_message_id(msg),
-        sender=senders[0] if senders else None,
-        to=_addresses(msg, "To"),
-        cc=_addresses(msg, "Cc"),
-        reply_to=_addresses(msg, "Reply-To"),
-        subject=decode_words(_raw_value(msg, "Subject")),
-        date=date,
-        in_reply_to=(_MSGID.findall(_raw_value(msg, "In-Reply-To")) or [""])[0],
-        references=tuple(_MSGID.findall(_raw_value(msg, "References")))[-50:],
-        headers={h: decode_words(_raw_value(msg, h)) for h in KEPT_HEADERS if msg.get(h) is not None},
-        text="\n\n".join(texts),
-        html=html,
-        forwarded=tuple(forwarded),
-        defects=tuple(defects),
-    )
+    return replace(mail, text="\n\n".join(texts), html=html, forwarded=tuple(forwarded), defects=tuple(defects))
+
+
+def parse(raw: RawMail) -> Mail:
+    """Headers and text of a fetched message."""
+    return add_text(parse_header(raw), raw.parts)

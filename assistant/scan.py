@@ -15,13 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from . import drafts, rules, tasks
-from .config import AccountSettings, Settings
-from .detect import detect
-from .mail import RawMail
-from .parse import ParseError, parse
-from .source import FolderStatus, MailSource
-from .store import FolderState, Store
+from . import drafts, followup, rules, send, tasks
+from .config import AccountSettings, Settings, state_dir
+from .detect import detect, detect_from_headers
+from .mail import Detection, Mail, RawMail
+from .parse import ParseError, add_text, parse_header
+from .quotes import reply_text
+from .source import FolderStatus, MailSource, open_source
+from .store import FolderState, Store, run_lock
 
 log = logging.getLogger(__name__)
 
@@ -59,41 +60,87 @@ def _unchanged(saved: FolderState | None, status: FolderStatus) -> bool:
     return saved is not None and saved.uidvalidity == status.uidvalidity and status.uidnext - 1 <= saved.last_uid
 
 
-def _process_batch(store: Store, env_holder: list, settings: Settings, name: str, account: AccountSettings,
+class _Screen:
+    """Phase one of a batch: headers parsed, known and automated mail set aside, so
+    that the source fetches text only for mail a person may have written to the user."""
+
+    def __init__(self, store: Store, account_name: str, me: frozenset[str]):
+        self.store, self.account_name, self.me = store, account_name, me
+        self.headers: dict[int, Mail | ParseError] = {}
+        self.verdicts: dict[int, Detection] = {}  # decided from the headers alone
+        self.known: set[str] = set()
+
+    def __call__(self, batch: list[RawMail]) -> set[int]:
+        self.headers.clear()
+        self.verdicts.clear()
+        for raw in batch:
+            try:
+                self.headers[raw.uid] = parse_header(raw)
+            except ParseError as exc:
+                self.headers[raw.uid] = exc
+        mails = [m for m in self.headers.values() if isinstance(m, Mail)]
+        self.known = self.store.known_message_ids(self.account_name, (m.message_id for m in mails))
+        wanted = set()
+        for mail in mails:
+            if mail.message_id in self.known:
+                continue
+            verdict = detect_from_headers(mail, self.me)
+            if verdict is None:
+                wanted.add(mail.uid)
+            else:
+                self.verdicts[mail.uid] = verdict
+        return wanted
+
+
+class _Drafter:
+    """Renders drafts for newly opened tasks; Jinja is loaded only once a task needs it."""
+
+    def __init__(self, store: Store, settings: Settings, name: str):
+        self.store, self.settings, self.name = store, settings, name
+        self.env = None
+
+    def prepare(self, task_ids: list[int]) -> None:
+        if not task_ids:
+            return
+        if self.env is None:
+            self.env = drafts.environment(self.settings.drafts)
+        drafts.prepare(self.store.conn, self.env, task_ids, self.name, self.settings.accounts[self.name])
+
+
+def _process_batch(store: Store, screen: _Screen, drafter: _Drafter, settings: Settings, name: str,
                    batch: list[RawMail], now: datetime, report: ScanReport) -> None:
-    me = account.addresses
-    parsed = []
-    for raw in batch:
-        try:
-            parsed.append(parse(raw))
-        except (ParseError, ValueError, LookupError) as exc:
-            log.warning("skipped %s UID %d: cannot parse: %s", raw.folder, raw.uid, exc)
-            store.record_skipped(name, raw.folder, raw.uid, f"unparseable:{raw.folder}:{raw.uid}", f"cannot parse: {exc}")
-            report.skipped += 1
-    known = store.known_message_ids(name, (m.message_id for m in parsed))
     new_task_ids: list[int] = []
-    for mail in parsed:
-        if mail.message_id in known:
+    for raw in batch:
+        header = screen.headers.get(raw.uid)
+        if isinstance(header, ParseError):
+            log.warning("skipped %s UID %d: cannot parse: %s", raw.folder, raw.uid, header)
+            store.record_skipped(name, raw.folder, raw.uid, f"unparseable:{raw.folder}:{raw.uid}", f"cannot parse: {header}")
+            report.skipped += 1
+            continue
+        if header is None or header.message_id in screen.known:
             report.duplicates += 1
             continue
-        known.add(mail.message_id)  # the same message twice in one batch
+        screen.known.add(header.message_id)  # the same message twice in one batch
         report.messages += 1
+        detection = screen.verdicts.get(raw.uid)
+        mail = header
+        if detection is None:
+            mail = add_text(header, raw.parts)
+            detection = detect(mail, screen.me)
         for defect in mail.defects:
             log.info("%s UID %d: %s", mail.folder, mail.uid, defect)
-        detection = detect(mail, me)
-        store.record_message(name, mail, detection)
+        excerpt = reply_text(mail.text)[:500] if detection.kind != "none" else None
+        store.record_message(name, mail, detection, excerpt)
         report.detected[detection.kind] = report.detected.get(detection.kind, 0) + 1
-        specs = rules.plan(mail, detection, settings.schedule, now)
-        opened = tasks.open_tasks(store.conn, name, mail, detection, specs)
+        if detection.kind == "none":
+            continue
+        specs = rules.plan(mail, detection, rules.active(settings), settings.schedule, now, screen.me)
+        opened = tasks.open_tasks(store.conn, name, mail, detection, specs, now)
         new_task_ids.extend(opened)
-        if detection.kind != "none":
-            report.found.append({"folder": mail.folder, "uid": mail.uid, "subject": mail.subject,
-                                 **detection.as_dict(), "tasks": len(opened)})
+        report.found.append({"folder": mail.folder, "uid": mail.uid, "subject": mail.subject,
+                             **detection.as_dict(), "tasks": len(opened)})
     report.tasks_opened += len(new_task_ids)
-    if new_task_ids:
-        if not env_holder:
-            env_holder.append(drafts.environment(settings.drafts))
-        drafts.prepare(store.conn, env_holder[0], new_task_ids, name, account)
+    drafter.prepare(new_task_ids)
 
 
 def scan_account(store: Store, source: MailSource, settings: Settings, name: str, now: datetime,
@@ -102,7 +149,8 @@ def scan_account(store: Store, source: MailSource, settings: Settings, name: str
     folders = account.imap.folders if account.imap else account.maildir.folders  # type: ignore[union-attr]
     batch_size = account.imap.batch_size if account.imap else 1000
     report = ScanReport(account=name)
-    env_holder: list = []  # Jinja is loaded only when a task needs a draft
+    drafter = _Drafter(store, settings, name)
+    screen = _Screen(store, name, account.addresses)
     for folder in folders:
         status = source.folder_status(folder)
         saved = store.folder_state(name, folder)
@@ -114,9 +162,9 @@ def scan_account(store: Store, source: MailSource, settings: Settings, name: str
             log.warning("%s: UIDVALIDITY changed (%d -> %d): reading the folder again", folder, saved.uidvalidity, status.uidvalidity)
         total = max(status.uidnext - 1 - after, 0)
         done = 0
-        for batch in source.fetch_after(folder, after, batch_size):
+        for batch in source.fetch_after(folder, after, batch_size, screen):
             with store.transaction():
-                _process_batch(store, env_holder, settings, name, account, batch, now, report)
+                _process_batch(store, screen, drafter, settings, name, batch, now, report)
                 store.save_folder_state(name, folder, FolderState(status.uidvalidity, batch[-1].uid, status.highestmodseq))
             done += len(batch)
             if progress:
@@ -126,7 +174,31 @@ def scan_account(store: Store, source: MailSource, settings: Settings, name: str
             current = store.folder_state(name, folder)
             last = max(last, current.last_uid if current and current.uidvalidity == status.uidvalidity else 0)
             store.save_folder_state(name, folder, FolderState(status.uidvalidity, last, status.highestmodseq))
+    with store.transaction():  # time passed: snoozed tasks wake, contacts who never answered go cold
+        drafter.prepare(followup.tick(store.conn, now, settings.schedule))
     if settings.drafts.append_to_drafts:
         with store.transaction():
             report.drafts_appended = drafts.append_pending(store.conn, source, name)
+    # Sends interrupted after the server took them are finished (Sent copy, draft removed);
+    # then drafts that a rule marked auto_send go out once due.  Never inside a transaction:
+    # each send records "sending" on disk before it talks to the server.
+    send.finish_submitted(store.conn, source, settings, name, now)
+    send.auto_send_due(store.conn, source, settings, name, now)
     return report
+
+
+def scan_accounts(settings: Settings, names: list[str], progress: Progress | None = None) -> list[ScanReport]:
+    """Scan each account under the state lock: what `assistant scan` and the daemon run."""
+    reports = []
+    with run_lock(state_dir(settings)):
+        store = Store.open(state_dir(settings))
+        try:
+            for name in names:
+                source = open_source(name, settings.accounts[name])
+                try:
+                    reports.append(scan_account(store, source, settings, name, datetime.now().astimezone(), progress))
+                finally:
+                    source.close()
+        finally:
+            store.close()
+    return reports

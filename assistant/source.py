@@ -7,12 +7,16 @@ Sources only read, except `append_draft`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
 from .config import AccountSettings
 from .mail import RawMail
+
+
+# Given a batch with headers only, the UIDs whose text the scan wants.
+TextSelector = Callable[[list[RawMail]], set[int]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,8 +30,12 @@ class MailSource(Protocol):
     def folder_status(self, folder: str) -> FolderStatus:
         """UIDVALIDITY, UIDNEXT and HIGHESTMODSEQ, without opening the folder."""
 
-    def fetch_after(self, folder: str, after_uid: int, batch_size: int) -> Iterator[list[RawMail]]:
-        """Every message with a UID above `after_uid`, in UID order, in batches; read-only."""
+    def fetch_after(self, folder: str, after_uid: int, batch_size: int,
+                    select_text: TextSelector | None = None) -> Iterator[list[RawMail]]:
+        """Every message with a UID above `after_uid`, in UID order, in batches; read-only.
+
+        With `select_text`, the source first reads the headers of a batch, asks which
+        messages' text is wanted, and reads only those; the others come with no parts."""
 
     def drafts_present(self, message_ids: Iterable[str]) -> set[str]:
         """Which of these Message-IDs (without brackets) are in the Drafts folder."""
@@ -36,6 +44,22 @@ class MailSource(Protocol):
         """Put one message in the Drafts folder, flagged as a draft."""
 
     def close(self) -> None: ...
+
+    # --- sending (drafts.py, send.py): read back, remove and file the assistant's drafts ---
+    # A draft is found by its Message-ID or by its X-Assistant-Task header (`tag`), so an
+    # edit in a mail client that keeps either one is still recognised as the same draft.
+
+    def read_draft(self, message_id: str, tag: str) -> bytes | None:
+        """The newest draft with this Message-ID or tag, as it is in Drafts now; None if gone."""
+
+    def remove_draft(self, message_id: str, tag: str) -> int:
+        """Remove only the drafts with this Message-ID or tag from Drafts; how many."""
+
+    def message_in_sent(self, message_id: str) -> bool:
+        """Whether the Sent folder holds a message with this Message-ID."""
+
+    def append_sent(self, content: bytes) -> None:
+        """Put a copy of a sent message in the Sent folder, flagged as seen."""
 
 
 def open_source(account_name: str, account: AccountSettings) -> MailSource:

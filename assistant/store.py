@@ -36,6 +36,18 @@ def _migrations() -> list[tuple[int, str, str]]:
     return sorted(found)
 
 
+def _statements(sql: str) -> Iterator[str]:
+    """The statements of a migration, one at a time (executescript would commit on its own)."""
+    buffer = ""
+    for line in sql.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            yield buffer
+            buffer = ""
+    if any(line.strip() and not line.strip().startswith("--") for line in buffer.splitlines()):
+        yield buffer  # a last statement without its semicolon
+
+
 @dataclass(frozen=True, slots=True)
 class FolderState:
     uidvalidity: int
@@ -73,9 +85,8 @@ class Store:
             if version in done:
                 continue
             with self.transaction():
-                for statement in sql.split(";\n"):
-                    if statement.strip():
-                        self.conn.execute(statement)
+                for statement in _statements(sql):
+                    self.conn.execute(statement)
                 self.conn.execute(
                     "INSERT INTO schema_migrations VALUES (?, ?, ?)", (version, name, utcnow_iso())
                 )
@@ -124,10 +135,16 @@ class Store:
             )
         return known
 
-    def record_message(self, account: str, mail: Mail, detection: Detection) -> None:
+    def record_message(self, account: str, mail: Mail, detection: Detection, excerpt: str | None = None) -> None:
+        """Remember a processed message; for one that opens a lead, also what drafts need to
+        answer it in its thread (recipients for reply-all, references, an excerpt)."""
+        lead = detection.kind != "none"
+        recipients = json.dumps({key: [[p.name, p.email] for p in people] for key, people in
+                                 (("to", mail.to), ("cc", mail.cc), ("reply_to", mail.reply_to))}) if lead else None
         self.conn.execute(
-            "INSERT OR IGNORE INTO messages (account, message_id, folder, uid, date, sender, subject,"
-            " kind, confidence, detection, status, seen_at) VALUES (?,?,?,?,?,?,?,?,?,?, 'processed', ?)",
+            "INSERT OR IGNORE INTO messages (account, message_id, folder, uid, date, sender, subject, kind,"
+            " confidence, detection, status, seen_at, recipients, refs, excerpt)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?, 'processed', ?,?,?,?)",
             (
                 account,
                 mail.message_id,
@@ -138,8 +155,11 @@ class Store:
                 mail.subject[:500],
                 detection.kind,
                 detection.confidence,
-                json.dumps(detection.as_dict()),
+                json.dumps(detection.as_dict()) if lead else None,
                 utcnow_iso(),
+                recipients,
+                " ".join(f"<{ref}>" for ref in mail.references) if lead else None,
+                excerpt,
             ),
         )
 
