@@ -74,6 +74,7 @@ class Check:
 
 def _checks_for(name: str, account) -> list[Check]:
     from . import credentials, imap
+    from .tls import hint_for
 
     checks: list[Check] = []
     if account.maildir is not None:
@@ -101,7 +102,7 @@ def _checks_for(name: str, account) -> list[Check]:
     except OSError as exc:
         from .errors import ConnectError
 
-        err = ConnectError(f"{where}: cannot connect: {imap._hint_for(exc)}")
+        err = ConnectError(f"{where}: cannot connect: {hint_for(exc)}")
         return checks + [Check("reachable", False, str(err), error=err)]
     try:
         client = imap.open_client(settings)

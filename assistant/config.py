@@ -104,6 +104,15 @@ class AccountSettings(_Section):
     def addresses(self) -> frozenset[str]:
         return frozenset([self.email, *self.aliases])
 
+    @property
+    def folders(self) -> list[str]:
+        """The folders to scan, from whichever source the account reads."""
+        return self.imap.folders if self.imap is not None else self.maildir.folders  # type: ignore[union-attr]
+
+    @property
+    def batch_size(self) -> int:
+        return self.imap.batch_size if self.imap is not None else 1000
+
 
 class StateSettings(_Section):
     dir: str = ""  # empty: the XDG state path

@@ -13,7 +13,6 @@ from __future__ import annotations
 import imaplib
 import logging
 import re
-import socket
 import ssl
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -28,30 +27,12 @@ from .errors import AuthError, ConnectError, MailboxError, TLSError
 from .mail import RawMail, RawPart
 from .mime import HEADER_FIELDS, MAX_TEXT_BYTES, PartInfo, select_text_parts
 from .source import FolderStatus, TextSelector
+from .tls import hint_for, ssl_context
 
 log = logging.getLogger(__name__)
 _HEADER_ITEM = f"BODY.PEEK[HEADER.FIELDS ({' '.join(HEADER_FIELDS)})]"
 COMMON_DRAFTS = ("Drafts", "INBOX.Drafts", "[Gmail]/Drafts", "Draft", "Entwürfe", "Brouillons")
 COMMON_SENT = ("Sent", "INBOX.Sent", "[Gmail]/Sent Mail", "Sent Items", "Sent Messages", "Gesendet", "Envoyés")
-
-
-def ssl_context(ca_file: str) -> ssl.SSLContext:
-    context = ssl.create_default_context()
-    if ca_file:
-        context.load_verify_locations(cafile=ca_file)
-    return context
-
-
-def _hint_for(exc: BaseException) -> str:
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return f"certificate not trusted ({exc.verify_message}); for a self-hosted server set ca_file"
-    if isinstance(exc, socket.gaierror):
-        return "host name not found"
-    if isinstance(exc, ConnectionRefusedError):
-        return "connection refused: is the port right?"
-    if isinstance(exc, (TimeoutError, socket.timeout)):
-        return "timed out"
-    return str(exc) or type(exc).__name__
 
 
 def open_client(settings: ImapSettings) -> imapclient.IMAPClient:
@@ -69,9 +50,9 @@ def open_client(settings: ImapSettings) -> imapclient.IMAPClient:
         if settings.security == "starttls":
             client.starttls(context)
     except ssl.SSLError as exc:
-        raise TLSError(f"{where}: TLS failed: {_hint_for(exc)}") from None
+        raise TLSError(f"{where}: TLS failed: {hint_for(exc)}") from None
     except (OSError, IMAPClientError, imaplib.IMAP4.error) as exc:
-        raise ConnectError(f"{where}: cannot connect: {_hint_for(exc)}") from None
+        raise ConnectError(f"{where}: cannot connect: {hint_for(exc)}") from None
     return client
 
 

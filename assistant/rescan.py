@@ -20,6 +20,7 @@ from .config import Settings
 from .detect import detect
 from .mail import RawMail
 from .parse import ParseError, parse, parse_header
+from .scan import Drafter, follow_up
 from .source import MailSource
 from .store import Store
 
@@ -61,14 +62,12 @@ class _Select:
 def rescan_account(store: Store, source: MailSource, settings: Settings, name: str, since: datetime, now: datetime,
                    ruleset: rules.RuleSet) -> RescanReport:
     account = settings.accounts[name]
-    folders = account.imap.folders if account.imap else account.maildir.folders  # type: ignore[union-attr]
-    batch_size = account.imap.batch_size if account.imap else 1000
     report = RescanReport(account=name, since=since.isoformat())
     select = _Select(store, name, since)
     done: set[str] = set()  # a message in two folders is planned once
-    env = None
-    for folder in folders:
-        for batch in source.fetch_after(folder, 0, batch_size, select):
+    drafter = Drafter(store, settings, name)
+    for folder in account.folders:
+        for batch in source.fetch_after(folder, 0, account.batch_size, select):
             with store.transaction():
                 new_ids: list[int] = []
                 for raw in batch:
@@ -85,12 +84,9 @@ def rescan_account(store: Store, source: MailSource, settings: Settings, name: s
                     detection = detect(mail, account.addresses)
                     if detection.kind == "none":
                         continue  # as in the scan: only what detection found is followed up
-                    specs = rules.plan(mail, detection, ruleset, settings.schedule, now, account.addresses)
-                    opened = tasks.open_tasks(store.conn, name, mail, detection, specs, now)
-                    new_ids.extend(opened)
+                    new_ids.extend(follow_up(store, settings, name, mail, detection, ruleset, now))
+                drafter.prepare(new_ids)
                 if new_ids:
-                    env = env or drafts.environment(settings.drafts)
-                    drafts.prepare(store.conn, env, new_ids, name, account)
                     report.opened.extend(t.as_dict() for t in tasks.get_tasks(store.conn, new_ids, statuses=()))
                 report.tasks_opened += len(new_ids)
     if settings.drafts.append_to_drafts and report.tasks_opened:

@@ -92,7 +92,7 @@ class _Screen:
         return wanted
 
 
-class _Drafter:
+class Drafter:
     """Renders drafts for newly opened tasks; Jinja is loaded only once a task needs it."""
 
     def __init__(self, store: Store, settings: Settings, name: str):
@@ -107,7 +107,14 @@ class _Drafter:
         drafts.prepare(self.store.conn, self.env, task_ids, self.name, self.settings.accounts[self.name])
 
 
-def _process_batch(store: Store, screen: _Screen, drafter: _Drafter, settings: Settings, name: str,
+def follow_up(store: Store, settings: Settings, name: str, mail: Mail, detection: Detection,
+              ruleset: rules.RuleSet, now: datetime) -> list[int]:
+    """Open the tasks the rules want for a detected message; the ids of those not opened before."""
+    specs = rules.plan(mail, detection, ruleset, settings.schedule, now, settings.accounts[name].addresses)
+    return tasks.open_tasks(store.conn, name, mail, detection, specs, now)
+
+
+def _process_batch(store: Store, screen: _Screen, drafter: Drafter, settings: Settings, name: str,
                    batch: list[RawMail], now: datetime, report: ScanReport) -> None:
     new_task_ids: list[int] = []
     for raw in batch:
@@ -134,8 +141,7 @@ def _process_batch(store: Store, screen: _Screen, drafter: _Drafter, settings: S
         report.detected[detection.kind] = report.detected.get(detection.kind, 0) + 1
         if detection.kind == "none":
             continue
-        specs = rules.plan(mail, detection, rules.active(settings), settings.schedule, now, screen.me)
-        opened = tasks.open_tasks(store.conn, name, mail, detection, specs, now)
+        opened = follow_up(store, settings, name, mail, detection, rules.active(settings), now)
         new_task_ids.extend(opened)
         report.found.append({"folder": mail.folder, "uid": mail.uid, "subject": mail.subject,
                              **detection.as_dict(), "tasks": len(opened)})
@@ -146,12 +152,10 @@ def _process_batch(store: Store, screen: _Screen, drafter: _Drafter, settings: S
 def scan_account(store: Store, source: MailSource, settings: Settings, name: str, now: datetime,
                  progress: Progress | None = None) -> ScanReport:
     account = settings.accounts[name]
-    folders = account.imap.folders if account.imap else account.maildir.folders  # type: ignore[union-attr]
-    batch_size = account.imap.batch_size if account.imap else 1000
     report = ScanReport(account=name)
-    drafter = _Drafter(store, settings, name)
+    drafter = Drafter(store, settings, name)
     screen = _Screen(store, name, account.addresses)
-    for folder in folders:
+    for folder in account.folders:
         status = source.folder_status(folder)
         saved = store.folder_state(name, folder)
         if _unchanged(saved, status):
@@ -162,7 +166,7 @@ def scan_account(store: Store, source: MailSource, settings: Settings, name: str
             log.warning("%s: UIDVALIDITY changed (%d -> %d): reading the folder again", folder, saved.uidvalidity, status.uidvalidity)
         total = max(status.uidnext - 1 - after, 0)
         done = 0
-        for batch in source.fetch_after(folder, after, batch_size, screen):
+        for batch in source.fetch_after(folder, after, account.batch_size, screen):
             with store.transaction():
                 _process_batch(store, screen, drafter, settings, name, batch, now, report)
                 store.save_folder_state(name, folder, FolderState(status.uidvalidity, batch[-1].uid, status.highestmodseq))

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import logging
 import smtplib
-import socket
 import sqlite3
 import ssl
 from dataclasses import dataclass, field
@@ -37,6 +36,7 @@ from .errors import AssistantError, AuthError, ConfigError, ConnectError, Creden
 from .source import MailSource
 from .store import utcnow_iso
 from .tasks import iso
+from .tls import hint_for, ssl_context
 
 log = logging.getLogger(__name__)
 SENDABLE = ("pending", "appended")
@@ -58,17 +58,10 @@ class SendResult:
 # --- SMTP ----------------------------------------------------------------------------------
 
 def _hint(exc: BaseException) -> str:
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return f"certificate not trusted ({exc.verify_message}); for a self-hosted server set ca_file"
-    if isinstance(exc, socket.gaierror):
-        return "host name not found"
-    if isinstance(exc, ConnectionRefusedError):
-        return "connection refused: is the port right?"
-    if isinstance(exc, (TimeoutError, socket.timeout)):
-        return "timed out"
     if isinstance(exc, smtplib.SMTPResponseException):
-        return f"{exc.smtp_code} {exc.smtp_error.decode('utf-8', 'replace') if isinstance(exc.smtp_error, bytes) else exc.smtp_error}"
-    return str(exc) or type(exc).__name__
+        error = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else exc.smtp_error
+        return f"{exc.smtp_code} {error}"
+    return hint_for(exc)
 
 
 def smtp_credential(account_name: str, account: AccountSettings) -> credentials.Credential:
@@ -93,9 +86,7 @@ def open_smtp(account_name: str, account: AccountSettings) -> smtplib.SMTP:
                           "(host, port, security; see config.example.toml)")
     where = f"{smtp.host}:{smtp.port}"
     cred = smtp_credential(account_name, account)
-    context = ssl.create_default_context()  # verifies the certificate and the host name
-    if smtp.ca_file:
-        context.load_verify_locations(cafile=smtp.ca_file)
+    context = ssl_context(smtp.ca_file)
     try:
         if smtp.security == "tls":
             client = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=smtp.timeout, context=context)

@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import time
-
 import pytest
 
 from assistant.config import MaildirSettings
 from assistant.errors import MailboxError
 from assistant.maildir import MaildirSource
+from draft_helpers import make_maildir
 from sample_mail import introduction, personal
-
-
-def make_maildir(root, messages):
-    for sub in ("cur", "new", "tmp"):
-        (root / sub).mkdir(parents=True, exist_ok=True)
-    for n, data in enumerate(messages):
-        path = root / "new" / f"{1700000000 + n}.M{n}P1.test"
-        path.write_bytes(data)
-        os.utime(path, ns=(time.time_ns(), 1_700_000_000_000_000_000 + n * 1_000_000))
-    return root
 
 
 def test_messages_come_in_delivery_order_and_only_after_the_last_uid(tmp_path):
