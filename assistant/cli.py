@@ -156,7 +156,8 @@ def _print_report(report) -> None:
         who = ", ".join(c["name"] or c["email"] for c in item["contacts"]) or "-"
         by = item["referrer"]["name"] if item["referrer"] else "-"
         console.print(f"  {item['kind']:<12} {item['subject'][:60]!r} from {by}; contacts: {who} -> {item['tasks']} task(s)")
-    console.print(f"  tasks opened: {report.tasks_opened}, drafts put in Drafts: {report.drafts_appended}")
+    where = f" ({report.drafts_folder})" if report.drafts_folder else ""
+    console.print(f"  tasks opened: {report.tasks_opened}, drafts put in Drafts: {report.drafts_appended}{where}")
 
 
 @app.command()

@@ -66,7 +66,10 @@ class MaildirSource:
                 batch = [raw if raw.uid in wanted else replace(raw, parts=()) for raw in batch]
             yield batch
 
-    def _drafts_dir(self) -> Path:
+    def drafts_folder(self) -> str:
+        return str(self.drafts_dir())
+
+    def drafts_dir(self) -> Path:
         path = self.root / f".{self.settings.drafts_folder}"
         for sub in ("cur", "new", "tmp"):
             (path / sub).mkdir(parents=True, exist_ok=True)
@@ -75,7 +78,7 @@ class MaildirSource:
     def drafts_present(self, message_ids: Iterable[str]) -> set[str]:
         wanted = set(message_ids)
         present = set()
-        drafts = self._drafts_dir()
+        drafts = self.drafts_dir()
         for sub in ("cur", "new"):
             for path in (drafts / sub).iterdir():
                 with path.open("rb") as fh:
@@ -84,7 +87,7 @@ class MaildirSource:
         return present & wanted
 
     def append_draft(self, content: bytes) -> None:
-        drafts = self._drafts_dir()
+        drafts = self.drafts_dir()
         unique = f"{time.time_ns()}.P{os.getpid()}.{socket.gethostname().replace('/', '_')}"
         tmp = drafts / "tmp" / unique
         tmp.write_bytes(content)
@@ -122,11 +125,11 @@ class MaildirSource:
         return self.message_in_folder(self.settings.sent_folder, message_id)
 
     def read_draft(self, message_id: str, tag: str) -> bytes | None:
-        found = self._matching(self._drafts_dir(), message_id, tag)
+        found = self._matching(self.drafts_dir(), message_id, tag)
         return found[-1].read_bytes() if found else None
 
     def remove_draft(self, message_id: str, tag: str) -> int:
-        found = self._matching(self._drafts_dir(), message_id, tag)
+        found = self._matching(self.drafts_dir(), message_id, tag)
         for path in found:
             path.unlink(missing_ok=True)
         return len(found)

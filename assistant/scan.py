@@ -36,6 +36,7 @@ class ScanReport:
     detected: dict[str, int] = field(default_factory=dict)
     tasks_opened: int = 0
     drafts_appended: int = 0
+    drafts_folder: str = ""  # where they went
     folders_unchanged: int = 0
     found: list[dict] = field(default_factory=list)  # one entry a positive detection
 
@@ -48,6 +49,7 @@ class ScanReport:
             "detected": self.detected,
             "tasks_opened": self.tasks_opened,
             "drafts_appended": self.drafts_appended,
+            "drafts_folder": self.drafts_folder,
             "folders_unchanged": self.folders_unchanged,
             "found": self.found,
         }
@@ -183,6 +185,8 @@ def scan_account(store: Store, source: MailSource, settings: Settings, name: str
     if settings.drafts.append_to_drafts:
         with store.transaction():
             report.drafts_appended = drafts.append_pending(store.conn, source, name)
+        if report.drafts_appended:
+            report.drafts_folder = source.drafts_folder()
     # Sends interrupted after the server took them are finished (Sent copy, draft removed);
     # then drafts that a rule marked auto_send go out once due.  Never inside a transaction:
     # each send records "sending" on disk before it talks to the server.

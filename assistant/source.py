@@ -40,6 +40,9 @@ class MailSource(Protocol):
     def drafts_present(self, message_ids: Iterable[str]) -> set[str]:
         """Which of these Message-IDs (without brackets) are in the Drafts folder."""
 
+    def drafts_folder(self) -> str:
+        """Where drafts go: the IMAP folder's name, or the Maildir folder's path."""
+
     def append_draft(self, content: bytes) -> None:
         """Put one message in the Drafts folder, flagged as a draft."""
 
