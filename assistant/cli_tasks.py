@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from .cli import JsonOpt, app, load, open_store
+from .errors import AssistantError
 
 rules_app = typer.Typer(help="The follow-up rules: list them, check them, try them on a message.", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
@@ -208,19 +209,26 @@ def dismiss(
     from . import send, tasks
     from .source import open_source
 
-    def dismiss_and_discard(conn, settings) -> None:
-        tasks.dismiss(conn, task_id, reason, _now())
-        task = tasks.get_task(conn, task_id)
-        if conn.execute("SELECT 1 FROM drafts WHERE task_id=? AND state='appended'", (task_id,)).fetchone():
-            source = open_source(task.account, settings.accounts[task.account])
+    settings, _ = load()
+    store = open_store(settings)
+    try:
+        task = tasks.get_task(store.conn, task_id)
+        source, warning = None, None
+        if store.conn.execute("SELECT 1 FROM drafts WHERE task_id=? AND state='appended'", (task_id,)).fetchone():
             try:
-                send.discard(conn, source, task_id)
-            finally:
+                source = open_source(task.account, settings.accounts[task.account])
+            except AssistantError as exc:
+                warning = f"the draft stays in your Drafts folder (delete it there): {exc}"
+        try:
+            warning = send.dismiss(store.conn, source, task_id, reason, _now()) or warning
+        finally:
+            if source is not None:
                 source.close()
-        else:
-            send.discard(conn, None, task_id)
-
-    _change(task_id, "dismissed", dismiss_and_discard)
+    finally:
+        store.close()
+    typer.echo(f"{task.id} dismissed: {task.title}")
+    if warning:
+        typer.echo(f"warning: {warning}", err=True)
 
 
 # --- leads ----------------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from imapclient.exceptions import IMAPClientError
 
 from . import credentials, imap
 from .config import AccountSettings
-from .errors import ConnectError, MailboxError
+from .errors import ConnectError, LockedError, MailboxError
 
 log = logging.getLogger(__name__)
 IDLE_RENEW_SECONDS = 25 * 60
@@ -75,7 +75,8 @@ def watch(account_name: str, account: AccountSettings, scan: Callable[[], object
                 scan()
                 wait_for_mail(stop)
             backoff = 5.0
-        except (ConnectError, MailboxError, IMAPClientError, OSError) as exc:
+        except (ConnectError, MailboxError, LockedError, IMAPClientError, OSError) as exc:
+            # LockedError: a cron scan or a rescan is running; its work is ours too.
             log.warning("%s: %s; trying again in %.0f s", account_name, exc, backoff)
             stop.wait(backoff)
             backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)

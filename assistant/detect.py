@@ -26,6 +26,7 @@ from .quotes import Quoted, split_quotes, split_signature, unwrap
 from .senders import automated_reason, bulk_text_reason, is_role_address
 
 MAX_SCAN_CHARS = 16 * 1024  # how much of a body is split into new text, quotes and forwards: the new text and the messages it answers
+MAX_SUBJECT_CHARS = 300  # a real subject is shorter; _SUBJECT_PAIR is quadratic on a hostile one
 MAX_NEW_CHARS = 4 * 1024  # how much new text is read: an introduction or an ask is a few hundred characters
 _FORWARD_SUBJECT = re.compile(r"^\s*(re:\s*)?(fwd?|fw|tr|wg|rv|enc)\s*:", re.IGNORECASE)
 _REPLY_SUBJECT = re.compile(r"^\s*(re|aw|sv|antw|r)\s*:", re.IGNORECASE)
@@ -195,7 +196,7 @@ def _introduction(ctx: Context) -> Detection | None:
     body = ctx.body
     reasons = cues.all_matches(body, cues.INTRO)
     strong = bool(reasons)
-    subject = ctx.mail.subject
+    subject = ctx.mail.subject[:MAX_SUBJECT_CHARS]
     if not _REPLY_SUBJECT.match(subject) and (
         cues.first_match(subject, cues.INTRO) or _SUBJECT_PAIR.search(subject) or _names_paired(subject, ctx)
     ):

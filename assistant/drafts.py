@@ -338,12 +338,20 @@ def render(conn: sqlite3.Connection, env, task: TaskView, account: AccountSettin
         raise RenderError(f"task {task.id} ({task.kind}): no valid address to write to")
     try:
         parts = render_parts(env, template or task.template or "", context)
-    except TemplateError as exc:
-        raise RenderError(f"task {task.id}: template {template or task.template!r}: {exc}") from exc
+    except (TemplateError, ArithmeticError, AttributeError, LookupError, TypeError, ValueError) as exc:
+        # A user's template is code we run: whatever it raises is its error, not the scan's.
+        raise RenderError(f"task {task.id}: template {template or task.template!r}: {type(exc).__name__}: {exc}") from exc
     message_id = draft_message_id(key, account.email)
     msg = build_message(parts, to, account, message_id, task_tag(key))
     recipients = [a.addr_spec for h in ("To", "Cc", "Bcc") for a in (msg[h].addresses if msg[h] else ())]
     return Draft(task.id, message_id, recipients, parts.subject, bytes(msg), task_tag(key))
+
+
+def undrafted_tasks(conn: sqlite3.Connection, account_name: str) -> list[int]:
+    """Open tasks with a template but no draft (a nudge opened after a send, or a failed render)."""
+    return [r[0] for r in conn.execute(
+        "SELECT t.id FROM tasks t LEFT JOIN drafts d ON d.task_id=t.id WHERE t.account=? AND t.status='open'"
+        " AND t.template IS NOT NULL AND t.template != '' AND d.task_id IS NULL", (account_name,))]
 
 
 def prepare(conn: sqlite3.Connection, env, task_ids: list[int], account_name: str, account: AccountSettings) -> int:

@@ -66,3 +66,8 @@ class SendError(AssistantError):
     """Sending a draft failed; nothing was recorded as sent."""
 
     exit_code = 10
+
+
+class SendUncertainError(SendError):
+    """The connection failed while the server may already have taken the message: it stays
+    "sending", and a retry looks in Sent first (or needs --force)."""

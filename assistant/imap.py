@@ -308,10 +308,14 @@ class ImapSource:
     # --- folders and drafts ---------------------------------------------------------------
 
     def list_folders(self) -> list[tuple[set[str], str]]:
-        return [({f.decode() if isinstance(f, bytes) else str(f) for f in flags}, name) for flags, _, name in self.client.list_folders()]
+        try:
+            listed = self.client.list_folders()
+        except IMAPClientError as exc:
+            raise MailboxError(f"{self.settings.host}: LIST failed: {exc}") from None
+        return [({f.decode() if isinstance(f, bytes) else str(f) for f in flags}, name) for flags, _, name in listed]
 
     def special_folder(self, flag: str, configured: str, common: tuple[str, ...]) -> str | None:
-        """The folder with SPECIAL-USE `flag`, else the configured name, else a common name."""
+        """The configured folder (if it exists), else the one with SPECIAL-USE `flag`, else a common name."""
         folders = self.list_folders()
         if configured:
             return configured if any(name == configured for _, name in folders) else None
@@ -337,12 +341,11 @@ class ImapSource:
         if not wanted:
             return set()
         folder = self.drafts_folder()
-        self.client.select_folder(folder, readonly=True)
-        present = set()
-        for message_id in wanted:
-            if self.client.search(["HEADER", "Message-ID", f"<{message_id}>"]):
-                present.add(message_id)
-        return present
+        try:
+            self.client.select_folder(folder, readonly=True)
+            return {m for m in wanted if self.client.search(["HEADER", "Message-ID", f"<{m}>"])}
+        except IMAPClientError as exc:
+            raise MailboxError(f"{self.settings.host}: searching {folder!r} failed: {exc}") from None
 
     def append_draft(self, content: bytes) -> None:
         try:

@@ -8,13 +8,15 @@ not picked up by an incremental scan; `assistant rescan` reads everything again.
 
 from __future__ import annotations
 
+import glob
 import os
 import re
 import socket
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import TypeVar
 
 from .config import MaildirSettings
 from .errors import MailboxError
@@ -23,6 +25,7 @@ from .mime import raw_from_bytes
 from .source import FolderStatus, TextSelector
 
 _MSGID = re.compile(rb"^message-id:\s*<([^<>\s]+)>", re.IGNORECASE | re.MULTILINE)
+T = TypeVar("T")
 UIDVALIDITY = 1  # file times never restart, so a Maildir folder's UIDs stay valid
 
 
@@ -45,8 +48,11 @@ class MaildirSource:
         for sub in ("new", "cur"):
             with os.scandir(path / sub) as entries:
                 for entry in entries:
-                    if entry.is_file() and not entry.name.startswith("."):
-                        found.append((entry.stat().st_mtime_ns // 1000, Path(entry.path)))
+                    if entry.name.startswith("."):
+                        continue
+                    listed = _follow(Path(entry.path), lambda p: (p.stat().st_mtime_ns // 1000, p))
+                    if listed is not None:
+                        found.append(listed)
         found.sort()
         return found
 
@@ -58,7 +64,11 @@ class MaildirSource:
                     select_text: TextSelector | None = None) -> Iterator[list[RawMail]]:
         files = [(uid, path) for uid, path in self._files(folder) if uid > after_uid]
         for start in range(0, len(files), batch_size):
-            batch = [raw_from_bytes(path.read_bytes(), folder=folder, uid=uid) for uid, path in files[start : start + batch_size]]
+            batch = []
+            for uid, path in files[start : start + batch_size]:
+                data = _follow(path, Path.read_bytes)
+                if data is not None:  # None: deleted since it was listed
+                    batch.append(raw_from_bytes(data, folder=folder, uid=uid))
             if select_text is not None:
                 # A local file is read whole anyway; dropping the unwanted text keeps
                 # what the scan sees the same as from IMAP.
@@ -141,3 +151,24 @@ class MaildirSource:
         unique = f"{time.time_ns()}.P{os.getpid()}.{socket.gethostname().replace('/', '_')}"
         (sent / "tmp" / unique).write_bytes(content)
         os.replace(sent / "tmp" / unique, sent / "cur" / f"{unique}:2,S")
+
+
+def _moved(path: Path) -> Path | None:
+    """Where a message listed at `path` is now: a sync tool may have renamed it since (a
+    flag change, new/ to cur/), keeping its unique name and its time.  None once deleted."""
+    unique = path.name.split(":", 1)[0]
+    moved = [p for sub in ("cur", "new") for p in (path.parent.parent / sub).glob(glob.escape(unique) + "*")]
+    return moved[0] if moved else None
+
+
+def _follow(path: Path, read: Callable[[Path], T]) -> T | None:
+    """`read(path)`, following the file if it is renamed under us; None if it is gone."""
+    for _ in range(3):  # it can move again while we look
+        try:
+            return read(path)
+        except FileNotFoundError:
+            moved = _moved(path)
+            if moved is None:
+                return None
+            path = moved
+    return None

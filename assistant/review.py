@@ -26,7 +26,7 @@ from . import drafts, send, tasks
 from .config import Settings
 from .errors import AssistantError, MailboxError
 from .source import MailSource
-from .store import utcnow_iso
+from .store import transaction, utcnow_iso
 
 KEYS = {"a": "approve", "e": "edit", "s": "skip", "d": "dismiss", "z": "snooze", "q": "quit"}
 PROMPT = "[a]pprove+send  [e]dit  [s]kip  [d]ismiss  [z] snooze  [q]uit > "
@@ -122,13 +122,6 @@ def pending(conn: sqlite3.Connection, account_name: str) -> list[tasks.TaskView]
     return tasks.get_tasks(conn, ids, statuses=("open",)) if ids else []
 
 
-def undrafted_tasks(conn: sqlite3.Connection, account_name: str) -> list[int]:
-    """Open tasks with a template but no draft (opened by a later rule, or a failed render)."""
-    return [r[0] for r in conn.execute(
-        "SELECT t.id FROM tasks t LEFT JOIN drafts d ON d.task_id=t.id WHERE t.account=? AND t.status='open'"
-        " AND t.template IS NOT NULL AND t.template != '' AND d.task_id IS NULL", (account_name,))]
-
-
 def describe(content: bytes) -> tuple[list[tuple[str, str]], str]:
     """(headers to show, text body) of a draft, for review and preview."""
     msg = message_from_bytes(content, policy=SMTP_POLICY.clone(raise_on_defect=False))
@@ -216,14 +209,16 @@ def edit(term: Terminal, content: bytes) -> bytes | None:
 
 
 def replace_draft(conn: sqlite3.Connection, source: MailSource, task_id: int, content: bytes) -> None:
-    """The user's edit becomes the draft: stored first, then swapped in Drafts (old out, new in).
-    A crash in between leaves it 'pending', and the next scan appends it."""
+    """The user's edit becomes the draft: the old one leaves Drafts first, then the edit is
+    stored and appended.  Were it stored first, a failed removal would leave the old draft in
+    Drafts under the same Message-ID, and that old version is what a send would find."""
     row = send.draft_row(conn, task_id)
     was_appended = row["state"] == "appended"
-    conn.execute("UPDATE drafts SET content=?, edited=1, state=?, updated_at=? WHERE task_id=?",
-                 (content, "pending" if was_appended else row["state"], utcnow_iso(), task_id))
     if was_appended:
         source.remove_draft(row["message_id"], row["task_tag"] or drafts.task_tag(row["key"]))
+    conn.execute("UPDATE drafts SET content=?, edited=1, state=?, updated_at=? WHERE task_id=?",
+                 (content, "pending" if was_appended else row["state"], utcnow_iso(), task_id))
+    if was_appended:  # a crash before this line leaves it 'pending': the next scan appends it
         source.append_draft(content)
         conn.execute("UPDATE drafts SET state='appended', updated_at=? WHERE task_id=?", (utcnow_iso(), task_id))
 
@@ -242,14 +237,14 @@ def _content(conn: sqlite3.Connection, source: MailSource, task_id: int) -> tupl
 def _draft_missing(conn: sqlite3.Connection, source: MailSource, settings: Settings, account_name: str) -> None:
     """Draft the open tasks that have a template but no draft yet (opened by the lifecycle, or a
     render that failed before), so that the review sees them too."""
-    missing = undrafted_tasks(conn, account_name)
+    missing = drafts.undrafted_tasks(conn, account_name)
     if not missing:
         return
     env = drafts.environment(settings.drafts)
-    with send.transaction(conn):
+    with transaction(conn):
         drafts.prepare(conn, env, missing, account_name, settings.accounts[account_name])
     if settings.drafts.append_to_drafts:
-        with send.transaction(conn):
+        with transaction(conn):
             drafts.append_pending(conn, source, account_name)
 
 
@@ -298,19 +293,16 @@ def run(conn: sqlite3.Connection, source: MailSource, settings: Settings, accoun
                 continue
             elif action == "dismiss":
                 reason = term.line("Reason: ") or "dismissed in review"
-                with send.transaction(conn):
-                    tasks.dismiss(conn, task.id, reason, now)
-                try:
-                    send.discard(conn, source, task.id)
-                except AssistantError as exc:
-                    term.write(f"warning: the draft stays in Drafts: {exc}")
+                warning = send.dismiss(conn, source, task.id, reason, now)
+                if warning:
+                    term.write(f"warning: {warning}")
                 summary.dismissed.append(task.id)
             elif action == "snooze":
                 answer = term.line("Snooze until (2d, 3h, tomorrow 9am, monday): ")
                 try:
                     from .schedule import parse_when
 
-                    with send.transaction(conn):
+                    with transaction(conn):
                         tasks.snooze(conn, task.id, parse_when(answer, now, settings.schedule), now)
                 except (ValueError, AssistantError) as exc:
                     term.write(f"not snoozed: {exc}")

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from . import drafts, followup, rules, send, tasks
+from . import drafts, followup, rules, send, tasks, track
 from .config import AccountSettings, Settings, state_dir
 from .detect import detect, detect_from_headers
 from .mail import Detection, Mail, RawMail
@@ -131,6 +131,7 @@ def _process_batch(store: Store, screen: _Screen, drafter: Drafter, settings: Se
             continue
         screen.known.add(header.message_id)  # the same message twice in one batch
         report.messages += 1
+        new_task_ids.extend(track.contact_reply(store.conn, name, header, now, settings.schedule))
         detection = screen.verdicts.get(raw.uid)
         mail = header
         if detection is None:
@@ -169,6 +170,8 @@ def scan_account(store: Store, source: MailSource, settings: Settings, name: str
         total = max(status.uidnext - 1 - after, 0)
         done = 0
         for batch in source.fetch_after(folder, after, account.batch_size, screen):
+            if not batch:  # every UID of it expunged between SEARCH and FETCH
+                continue
             with store.transaction():
                 _process_batch(store, screen, drafter, settings, name, batch, now, report)
                 store.save_folder_state(name, folder, FolderState(status.uidvalidity, batch[-1].uid, status.highestmodseq))
@@ -181,7 +184,10 @@ def scan_account(store: Store, source: MailSource, settings: Settings, name: str
             last = max(last, current.last_uid if current and current.uidvalidity == status.uidvalidity else 0)
             store.save_folder_state(name, folder, FolderState(status.uidvalidity, last, status.highestmodseq))
     with store.transaction():  # time passed: snoozed tasks wake, contacts who never answered go cold
-        drafter.prepare(followup.tick(store.conn, now, settings.schedule))
+        followup.tick(store.conn, now, settings.schedule)
+        # Tasks opened since their lead's mail was read (a nudge after a send, a report-back
+        # when a contact went cold) get their drafts here, as do earlier failed renders.
+        drafter.prepare(drafts.undrafted_tasks(store.conn, name))
     if settings.drafts.append_to_drafts:
         with store.transaction():
             report.drafts_appended = drafts.append_pending(store.conn, source, name)

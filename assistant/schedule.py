@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from dateutil.tz import tzlocal
+
 from .config import ScheduleSettings
 
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -21,7 +23,9 @@ _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 def zone(schedule: ScheduleSettings):
     if schedule.timezone:
         return ZoneInfo(schedule.timezone)
-    return datetime.now().astimezone().tzinfo
+    # tzlocal follows the machine's daylight-saving rules; a fixed offset taken from now
+    # would put every due time after the next change an hour off.
+    return tzlocal()
 
 
 def local(moment: datetime, schedule: ScheduleSettings) -> datetime:

@@ -29,12 +29,12 @@ from email import message_from_bytes
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime
 
-from . import credentials
+from . import credentials, followup, tasks
 from .config import AccountSettings, Settings
 from .drafts import TAG_HEADER, task_tag, valid_address
-from .errors import AssistantError, AuthError, ConfigError, ConnectError, CredentialError, NotFoundError, SendError, TLSError
+from .errors import AssistantError, AuthError, ConfigError, ConnectError, CredentialError, NotFoundError, SendError, SendUncertainError, TLSError
 from .source import MailSource
-from .store import utcnow_iso
+from .store import transaction, utcnow_iso
 from .tasks import iso
 from .tls import hint_for, ssl_context
 
@@ -141,8 +141,12 @@ def submit(account_name: str, account: AccountSettings, sender: str, recipients:
     except smtplib.SMTPRecipientsRefused as exc:
         raise SendError(f"{where}: every recipient refused: "
                         + "; ".join(f"{r}: {_hint(smtplib.SMTPResponseException(*v))}" for r, v in exc.recipients.items())) from None
-    except (OSError, smtplib.SMTPException) as exc:
+    except smtplib.SMTPResponseException as exc:  # a refusal the server answered: nothing was taken
         raise SendError(f"{where}: sending failed: {_hint(exc)}") from None
+    except OSError as exc:  # SMTPServerDisconnected, a timeout (smtplib's errors are OSErrors too)
+        # The line dropped: perhaps before MAIL, perhaps after the server took the DATA.
+        raise SendUncertainError(f"{where}: the connection failed during sending ({_hint(exc)}); "
+                                 "the message may have gone out") from None
     finally:
         _quit(client)
     return sorted(refused)
@@ -212,27 +216,9 @@ def current_content(conn: sqlite3.Connection, source: MailSource, row: sqlite3.R
 
 def _task_sent(conn: sqlite3.Connection, settings: Settings, task_id: int, now: datetime) -> None:
     """The task is done ("sent"); the lifecycle opens the next nudge where one is due."""
-    from . import followup
-
     status = conn.execute("SELECT status FROM tasks WHERE id=?", (task_id,)).fetchone()[0]
     if status != "done":
         followup.on_sent(conn, task_id, now, settings.schedule)
-
-
-def transaction(conn: sqlite3.Connection):
-    from contextlib import contextmanager
-
-    @contextmanager
-    def tx():
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-
-    return tx()
 
 
 def finish(conn: sqlite3.Connection, source: MailSource, settings: Settings, account: AccountSettings,
@@ -308,6 +294,11 @@ def send_task(conn: sqlite3.Connection, source: MailSource, settings: Settings, 
     back = state  # a forced retry that fails stays "sending": the first attempt is still unknown
     try:
         refused = submit(account_name, account, out.sender, out.recipients, out.wire)
+    except SendUncertainError as exc:
+        # Perhaps taken: it stays "sending", so a retry looks in Sent first and never sends twice.
+        conn.execute("UPDATE drafts SET last_error=?, updated_at=? WHERE task_id=?", (str(exc)[:500], utcnow_iso(), task_id))
+        log.warning("task %d: %s", task_id, exc)
+        raise
     except Exception as exc:
         # Not taken by the server: everything as it was, and the reason kept and logged.
         conn.execute("UPDATE drafts SET state=?, last_error=?, updated_at=? WHERE task_id=?",
@@ -340,6 +331,18 @@ def discard(conn: sqlite3.Connection, source: MailSource | None, task_id: int) -
     if source is not None and row["state"] == "appended":
         source.remove_draft(row["message_id"], _tag(row))
     conn.execute("UPDATE drafts SET state='discarded', updated_at=? WHERE task_id=?", (utcnow_iso(), task_id))
+
+
+def dismiss(conn: sqlite3.Connection, source: MailSource | None, task_id: int, reason: str, now: datetime) -> str | None:
+    """Dismiss a task, then take its draft out of Drafts; a warning where the draft stays there.
+    The dismissal stands either way: a dismissed task's draft is never sent."""
+    with transaction(conn):
+        tasks.dismiss(conn, task_id, reason, now)
+    try:
+        discard(conn, source, task_id)
+    except AssistantError as exc:
+        return f"the draft stays in your Drafts folder (delete it there): {exc}"
+    return None
 
 
 # --- auto_send: only where a rule says so explicitly ---------------------------------------------

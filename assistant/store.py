@@ -36,6 +36,18 @@ def _migrations() -> list[tuple[int, str, str]]:
     return sorted(found)
 
 
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any exception (the connection is in autocommit)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
 def _statements(sql: str) -> Iterator[str]:
     """The statements of a migration, one at a time (executescript would commit on its own)."""
     buffer = ""
@@ -65,6 +77,7 @@ class Store:
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         path = directory / DB_NAME
         conn = sqlite3.connect(path, isolation_level=None, timeout=30)
+        os.chmod(path, 0o600)  # contacts, excerpts of mail and drafts: the user's eyes only
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA foreign_keys=ON")
@@ -91,16 +104,8 @@ class Store:
                     "INSERT INTO schema_migrations VALUES (?, ?, ?)", (version, name, utcnow_iso())
                 )
 
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any exception."""
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
+    def transaction(self):
+        return transaction(self.conn)
 
     # --- scan bookkeeping ---------------------------------------------------------------
 

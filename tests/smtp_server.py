@@ -7,6 +7,7 @@ with TLS (a CA and certificate made at test time) and AUTH (PLAIN/LOGIN, one use
     server.security                "tls" (implicit) or "starttls"
     server.messages                [Received(mail_from, rcpt_tos, data)] in arrival order
     server.reject_data = "554 5.7.1 no"   the next DATA is refused with this reply
+    server.drop_after_data = True  the next message is taken, then the connection drops unanswered
     server.toml(account="main")    the [accounts.NAME.smtp] section for this server
 
 AUTH is only offered over TLS (aiosmtpd's auth_require_tls), as a real submission
@@ -39,8 +40,15 @@ class _Handler:
     def __init__(self) -> None:
         self.messages: list[Received] = []
         self.reject_data: str | None = None
+        self.drop_after_data = False
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
+        if self.drop_after_data:  # took the message, then the line dropped before the reply
+            self.drop_after_data = False
+            self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos),
+                                          envelope.original_content or envelope.content))
+            server.transport.abort()
+            return "250 2.0.0 OK queued"
         if self.reject_data:
             reply, self.reject_data = self.reject_data, None
             return reply
@@ -104,6 +112,14 @@ class SmtpServer:
     @reject_data.setter
     def reject_data(self, value: str | None) -> None:
         self.handler.reject_data = value
+
+    @property
+    def drop_after_data(self) -> bool:
+        return self.handler.drop_after_data
+
+    @drop_after_data.setter
+    def drop_after_data(self, value: bool) -> None:
+        self.handler.drop_after_data = value
 
     def toml(self, account: str = "main") -> str:
         return (f"[accounts.{account}.smtp]\nhost = \"{self.host}\"\nport = {self.port}\n"

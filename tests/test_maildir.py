@@ -49,3 +49,24 @@ def test_a_missing_folder_is_a_mailbox_error(tmp_path):
         source.folder_status("Archive")
     with pytest.raises(MailboxError, match="not a Maildir"):
         MaildirSource(MaildirSettings(path=str(tmp_path / "nothing")))
+
+
+def test_a_message_renamed_by_a_sync_tool_while_scanning_is_still_read(tmp_path, monkeypatch):
+    root = make_maildir(tmp_path / "m", [personal(1), personal(2)])
+    source = MaildirSource(MaildirSettings(path=str(root)))
+    listing = source._files("INBOX")
+    # mbsync marks the first one seen between our listing and our read: new/X -> cur/X:2,S
+    first = listing[0][1]
+    first.rename(root / "cur" / (first.name + ":2,S"))
+    monkeypatch.setattr(source, "_files", lambda folder: listing)
+    batch = next(source.fetch_after("INBOX", 0, 10))
+    assert [b"(1)" in raw.header for raw in batch] == [True, False]
+
+
+def test_a_message_deleted_while_scanning_is_left_out(tmp_path, monkeypatch):
+    root = make_maildir(tmp_path / "m", [personal(1), personal(2)])
+    source = MaildirSource(MaildirSettings(path=str(root)))
+    listing = source._files("INBOX")
+    listing[0][1].unlink()
+    monkeypatch.setattr(source, "_files", lambda folder: listing)
+    assert [b"(2)" in raw.header for raw in next(source.fetch_after("INBOX", 0, 10))] == [True]

@@ -132,3 +132,11 @@ def test_thousand_nested_reply_blocks():
 def test_pathological_quote_structure_is_linear():
     body = ("> " * 200 + "x\r\n") * 2000 + ("On Mon wrote:\r\n" * 2000) + ("From: a\r\nSent: b\r\n" * 2000)
     bounded((HEAD + "\r\n" + body).encode())
+
+
+def test_a_hostile_subject_is_read_in_bounded_time():
+    # "a/a/a/..." once made the subject's "A <> B intro" pattern try every pair of slashes.
+    body = "Dana, meet Tom Becker, who leads data at Acme. Tom, meet Dana.\r\n"
+    data = (HEAD.replace("Subject: test", "Subject: " + "a/" * 8000)
+            + "Cc: Tom Becker <tbecker@acme.example>\r\n\r\n" + body).encode()
+    assert bounded(data, seconds=1.0).kind == "introduction"

@@ -117,6 +117,22 @@ def test_a_send_failure_leaves_everything_as_it_was(setup):
     assert len(smtp.messages) == 1 and mailbox.count("Sent") == 1
 
 
+def test_a_connection_lost_after_data_is_never_sent_again_by_itself(setup):
+    cfg, mailbox, smtp = setup
+    task = tasks_by_kind(cfg)["thank"]
+    smtp.drop_after_data = True  # the server took it, but the reply never came
+
+    done = run(cfg, "send", str(task["id"]), check=False)
+
+    assert done.returncode == 10 and "may have gone out" in done.stderr
+    assert len(smtp.messages) == 1
+    store = Store.open(cfg.state_dir)
+    assert store.conn.execute("SELECT state FROM drafts WHERE task_id=?", (task["id"],)).fetchone()[0] == "sending"
+    # Not in Sent, so a plain retry refuses rather than risk a second copy.
+    retry = run(cfg, "send", str(task["id"]), check=False)
+    assert retry.returncode == 10 and "--force" in retry.stderr and len(smtp.messages) == 1
+
+
 def test_a_refused_login_and_an_untrusted_certificate_change_nothing(setup, monkeypatch):
     cfg, mailbox, smtp = setup
     task = tasks_by_kind(cfg)["thank"]

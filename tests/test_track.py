@@ -1,0 +1,51 @@
+"""A contact's reply in a lead's thread closes their outreach and opens the report-back."""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import timedelta
+
+from draft_helpers import NOW, maildir_account
+from sample_mail import _message, introduction
+from assistant.scan import scan_account
+
+
+def _deliver(root, name: str, data: bytes, offset: int) -> None:
+    path = root / "new" / name
+    path.write_bytes(data)
+    os.utime(path, ns=(time.time_ns(), 1_800_000_000_000_000_000 + offset))  # after everything scanned so far
+
+
+def _tasks(store) -> dict[str, str]:
+    return {f"{r['kind']}": r["status"] for r in store.conn.execute("SELECT kind, status FROM tasks ORDER BY id")}
+
+
+def test_a_reply_from_the_contact_moves_the_lead_on(tmp_path):
+    settings, store, source = maildir_account(tmp_path, [introduction(msgid="<intro@test.example>")])
+    assert _tasks(store) == {"reach_out": "open", "thank": "open"}
+
+    reply = _message("Dana Whitfield <dana@acme.example>", "Jordan Rivera <jordan.rivera@example.com>",
+                     "Re: Intro", "Lovely to meet you, Jordan! Happy to chat next week.\n",
+                     msgid="<reply@test.example>", In_Reply_To="<intro@test.example>",
+                     References="<intro@test.example>")
+    _deliver(tmp_path / "mail", "reply.test", reply, 1)
+    report = scan_account(store, source, settings, "main", NOW + timedelta(hours=2))
+
+    statuses = _tasks(store)
+    assert statuses["reach_out"] == "done" and statuses["report_back"] == "open"
+    how = store.conn.execute("SELECT done_how FROM tasks WHERE kind='reach_out'").fetchone()[0]
+    assert how == "by_reply"
+    assert report.tasks_opened == 1  # the report-back, with its draft
+    assert store.conn.execute("SELECT COUNT(*) FROM drafts d JOIN tasks t ON t.id=d.task_id"
+                              " WHERE t.kind='report_back'").fetchone()[0] == 1
+
+
+def test_mail_in_the_thread_from_someone_else_changes_nothing(tmp_path):
+    settings, store, source = maildir_account(tmp_path, [introduction(msgid="<intro@test.example>")])
+    other = _message("Sam Ortiz <sam.ortiz@friends.example>", "Jordan Rivera <jordan.rivera@example.com>",
+                     "Re: Intro", "Saw this thread, congrats!\n", msgid="<other@test.example>",
+                     In_Reply_To="<intro@test.example>")
+    _deliver(tmp_path / "mail", "other.test", other, 1)
+    scan_account(store, source, settings, "main", NOW + timedelta(hours=2))
+    assert _tasks(store) == {"reach_out": "open", "thank": "open"}
