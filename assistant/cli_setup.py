@@ -6,7 +6,6 @@ import os
 import socket
 from dataclasses import dataclass
 from importlib import resources
-from pathlib import Path
 from typing import Annotated, Optional
 
 import typer

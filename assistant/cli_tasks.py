@@ -246,37 +246,9 @@ def leads(
     zone = _zone(settings)
     store = open_store(settings)
     try:
-        conn = store.conn
-        found = conn.execute(
-            "SELECT l.id, l.kind, l.state, l.company, l.role, l.subject, l.created_at, c.name,"
-            " (SELECT email FROM contact_addresses WHERE contact_id=c.id ORDER BY rowid LIMIT 1) AS email"
-            " FROM leads l LEFT JOIN contacts c ON c.id = l.referrer_id ORDER BY l.created_at, l.id"
-        ).fetchall()
-        steps = {}
-        for t in tasks.get_tasks(conn, statuses=(), lead_ids=[r["id"] for r in found]):
-            steps.setdefault(t.lead_id, []).append(t)
-        people: dict[int, list[dict]] = {}
-        for r in conn.execute(
-            "SELECT lc.lead_id, c.name, (SELECT email FROM contact_addresses WHERE contact_id=c.id ORDER BY rowid LIMIT 1),"
-            " lc.state, lc.nudges, c.last_contacted FROM lead_contacts lc JOIN contacts c ON c.id = lc.contact_id"
-            " ORDER BY lc.lead_id, c.id"
-        ):
-            people.setdefault(r[0], []).append({"name": r[1], "email": r[2], "state": r[3], "nudges": r[4],
-                                                "last_contacted": r[5]})
+        out = tasks.leads(store.conn, include_closed=all_)
     finally:
         store.close()
-    out = []
-    for lead in found:
-        lead_tasks = sorted(steps.get(lead["id"], []), key=lambda t: (t.due, t.id))
-        if not all_ and not any(t.status in ("open", "snoozed") for t in lead_tasks):
-            continue
-        out.append({
-            "id": lead["id"], "kind": lead["kind"], "state": lead["state"], "company": lead["company"], "role": lead["role"],
-            "subject": lead["subject"], "referrer": {"name": lead["name"], "email": lead["email"]} if lead["name"] is not None else None,
-            "contacts": people.get(lead["id"], []),
-            "steps": [{"id": t.id, "kind": t.kind, "title": t.title, "status": t.status, "due": t.due.isoformat(),
-                       "done_how": t.done_how} for t in lead_tasks],
-        })
     if as_json:
         for item in out:
             typer.echo(json.dumps(item, ensure_ascii=False))

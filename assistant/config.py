@@ -87,7 +87,10 @@ class AccountSettings(_Section):
     maildir: MaildirSettings | None = None
     smtp: SmtpSettings | None = None
 
-    _email = field_validator("email")(classmethod(lambda cls, v: _check_email(v)))
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        return _check_email(value)
 
     @field_validator("aliases")
     @classmethod

@@ -34,8 +34,8 @@ OUTREACH = ("reach_out", "nudge")
 def _contact(conn: sqlite3.Connection, contact_id: int | None) -> Person | None:
     if contact_id is None:
         return None
-    row = conn.execute("SELECT name, (SELECT email FROM contact_addresses WHERE contact_id=? ORDER BY rowid LIMIT 1)"
-                       " FROM contacts WHERE id=?", (contact_id, contact_id)).fetchone()
+    row = conn.execute(f"SELECT c.name, {tasks.contact_email_sql('c')} FROM contacts c WHERE c.id=?",
+                       (contact_id,)).fetchone()
     return Person(row[0], row[1]) if row else None
 
 

@@ -88,44 +88,26 @@ class MaildirSource:
     def drafts_present(self, message_ids: Iterable[str]) -> set[str]:
         wanted = set(message_ids)
         present = set()
-        drafts = self.drafts_dir()
-        for sub in ("cur", "new"):
-            for path in (drafts / sub).iterdir():
-                with path.open("rb") as fh:
-                    head = fh.read(16384)
-                present.update(m.decode("ascii", "replace") for m in _MSGID.findall(head))
+        for _, head in _header_blocks(self.drafts_dir()):
+            present.update(m.decode("ascii", "replace") for m in _MSGID.findall(head))
         return present & wanted
 
     def append_draft(self, content: bytes) -> None:
-        drafts = self.drafts_dir()
-        unique = f"{time.time_ns()}.P{os.getpid()}.{socket.gethostname().replace('/', '_')}"
-        tmp = drafts / "tmp" / unique
-        tmp.write_bytes(content)
-        os.replace(tmp, drafts / "cur" / f"{unique}:2,D")  # D: the Maildir flag for a draft
+        _deliver(self.drafts_dir(), content, "D")  # D: the Maildir flag for a draft
 
     def close(self) -> None:
         pass
 
     # --- sending (issue 5): read back, remove and file drafts -----------------------------
 
-    def sent_folder(self) -> str:
-        return self.settings.sent_folder
-
     def _matching(self, path: Path, message_id: str, tag: str) -> list[Path]:
-        """Files of a folder with this Message-ID (or X-Assistant-Task tag), oldest first; trashed ones left out."""
+        """Files of a folder with this Message-ID (or X-Assistant-Task tag), oldest first."""
         found = []
         want_tag = re.compile(rb"^x-assistant-task:\s*" + re.escape(tag.encode()) + rb"\s*$", re.IGNORECASE | re.MULTILINE) if tag else None
-        for sub in ("cur", "new"):
-            if not (path / sub).is_dir():
-                continue
-            for entry in (path / sub).iterdir():
-                if "T" in entry.name.rpartition(":2,")[2]:
-                    continue
-                with entry.open("rb") as fh:
-                    head = fh.read(16384).split(b"\n\n", 1)[0].split(b"\r\n\r\n", 1)[0]
-                ids = {m.decode("ascii", "replace") for m in _MSGID.findall(head)}
-                if message_id in ids or (want_tag and want_tag.search(head)):
-                    found.append(entry)
+        for entry, head in _header_blocks(path):
+            ids = {m.decode("ascii", "replace") for m in _MSGID.findall(head)}
+            if message_id in ids or (want_tag and want_tag.search(head)):
+                found.append(entry)
         return sorted(found, key=lambda p: p.stat().st_mtime_ns)
 
     def message_in_folder(self, folder: str, message_id: str) -> bool:
@@ -145,12 +127,28 @@ class MaildirSource:
         return len(found)
 
     def append_sent(self, content: bytes) -> None:
-        sent = self.root / f".{self.settings.sent_folder}"
-        for sub in ("cur", "new", "tmp"):
-            (sent / sub).mkdir(parents=True, exist_ok=True)
-        unique = f"{time.time_ns()}.P{os.getpid()}.{socket.gethostname().replace('/', '_')}"
-        (sent / "tmp" / unique).write_bytes(content)
-        os.replace(sent / "tmp" / unique, sent / "cur" / f"{unique}:2,S")
+        _deliver(self.root / f".{self.settings.sent_folder}", content, "S")
+
+
+def _header_blocks(folder: Path) -> Iterator[tuple[Path, bytes]]:
+    """(file, header block) of each message of a Maildir folder; trashed ones (flag T) left out."""
+    for sub in ("cur", "new"):
+        if not (folder / sub).is_dir():
+            continue
+        for entry in (folder / sub).iterdir():
+            if "T" in entry.name.rpartition(":2,")[2]:
+                continue
+            with entry.open("rb") as fh:
+                yield entry, fh.read(16384).split(b"\n\n", 1)[0].split(b"\r\n\r\n", 1)[0]
+
+
+def _deliver(folder: Path, content: bytes, flags: str) -> None:
+    """Write a message into a Maildir folder the Maildir way: tmp/ first, then renamed into cur/."""
+    for sub in ("cur", "new", "tmp"):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    unique = f"{time.time_ns()}.P{os.getpid()}.{socket.gethostname().replace('/', '_')}"
+    (folder / "tmp" / unique).write_bytes(content)
+    os.replace(folder / "tmp" / unique, folder / "cur" / f"{unique}:2,{flags}")
 
 
 def _moved(path: Path) -> Path | None:

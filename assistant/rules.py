@@ -15,8 +15,9 @@ from datetime import datetime
 
 from .config import ScheduleSettings
 from .mail import Detection, Mail, Person
-from .rulefile import (BUILTIN, RULE_KINDS, Condition, LoadedRule, Rule, RuleFile, RuleSet, TaskAction,  # noqa: F401
-                       active, available_templates, builtin_text, compiled, load, parse_rules, user_rules_path)
+from .rulefile import RULE_KINDS, Condition, LoadedRule, RuleSet, TaskAction, compiled
+# The rule file's reading lives in rulefile.py; callers find it here, beside the engine.
+from .rulefile import active, builtin_text, load, parse_rules, user_rules_path  # noqa: F401
 from .schedule import resolve_due
 
 

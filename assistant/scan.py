@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from . import drafts, followup, rules, send, tasks, track
-from .config import AccountSettings, Settings, state_dir
+from .config import Settings, state_dir
 from .detect import detect, detect_from_headers
 from .mail import Detection, Mail, RawMail
 from .parse import ParseError, add_text, parse_header

@@ -212,7 +212,8 @@ class TaskView:
         }
 
 
-def _email(alias: str) -> str:
+def contact_email_sql(alias: str) -> str:
+    """SQL for the first address of the contact whose row is `alias` (the one a person was first seen with)."""
     return f"(SELECT email FROM contact_addresses WHERE contact_id={alias}.id ORDER BY rowid LIMIT 1)"
 
 
@@ -223,9 +224,9 @@ _given = "(SELECT email FROM contact_addresses WHERE email = t.to_email AND cont
 _VIEW = f"""
 SELECT t.id, t.account, t.kind, t.title, t.status, t.due, t.priority, t.template, t.message_id, t.lead_id, t.rule,
        t.step, t.snoozed_until, t.done_how, t.dismissed_reason, t.auto_send,
-       a.name AS a_name, CASE WHEN t.about_id = t.contact_id THEN COALESCE({_given}, {_email('a')}) ELSE {_email('a')} END
-       AS a_email, w.name AS w_name, COALESCE({_given}, {_email('w')}) AS w_email,
-       r.name AS r_name, {_email('r')} AS r_email,
+       a.name AS a_name, CASE WHEN t.about_id = t.contact_id THEN COALESCE({_given}, {contact_email_sql('a')}) ELSE {contact_email_sql('a')} END
+       AS a_email, w.name AS w_name, COALESCE({_given}, {contact_email_sql('w')}) AS w_email,
+       r.name AS r_name, {contact_email_sql('r')} AS r_email,
        l.kind AS lead_kind, l.company, l.role, l.subject
 FROM tasks t JOIN leads l ON l.id = t.lead_id
 LEFT JOIN contacts a ON a.id = t.about_id
@@ -244,7 +245,7 @@ def lead_contacts(conn: sqlite3.Connection, lead_ids) -> dict[int, tuple[Person,
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
         for row in conn.execute(
-            f"SELECT lc.lead_id, c.name, {_email('c')} FROM lead_contacts lc JOIN contacts c ON c.id = lc.contact_id"
+            f"SELECT lc.lead_id, c.name, {contact_email_sql('c')} FROM lead_contacts lc JOIN contacts c ON c.id = lc.contact_id"
             f" WHERE lc.lead_id IN ({','.join('?' * len(chunk))}) ORDER BY lc.lead_id, c.id", chunk,
         ):
             out[row[0]].append(Person(row[1], row[2]))
@@ -337,11 +338,6 @@ def dismiss(conn: sqlite3.Connection, task_id: int, reason: str, now: datetime) 
                    snoozed_until=None)
 
 
-def reopen(conn: sqlite3.Connection, task_id: int, now: datetime, note: str = "reopened") -> bool:
-    return _change(conn, task_id, "open", now, note, ("snoozed", "done", "dismissed", "cold"), snoozed_until=None,
-                   done_how=None, dismissed_reason=None)
-
-
 def mark_cold(conn: sqlite3.Connection, task_id: int, now: datetime, note: str = "no reply") -> bool:
     return _change(conn, task_id, "cold", now, note, ("open", "snoozed"), snoozed_until=None)
 
@@ -358,3 +354,35 @@ def touch_contact(conn: sqlite3.Connection, contact: int, at: datetime) -> None:
     """Remember when the user last wrote to a contact (kept as the latest)."""
     conn.execute("UPDATE contacts SET last_contacted=? WHERE id=? AND (last_contacted IS NULL OR last_contacted < ?)",
                  (iso(at), contact, iso(at)))
+
+
+def leads(conn: sqlite3.Connection, include_closed: bool = False) -> list[dict]:
+    """Each lead with its referrer, its contacts (and how far each is) and every step, oldest
+    lead first; without `include_closed`, only leads with a task still open or snoozed."""
+    found = conn.execute(
+        f"SELECT l.id, l.kind, l.state, l.company, l.role, l.subject, c.name, {contact_email_sql('c')} AS email"
+        " FROM leads l LEFT JOIN contacts c ON c.id = l.referrer_id ORDER BY l.created_at, l.id").fetchall()
+    steps: dict[int, list[TaskView]] = {}
+    for task in get_tasks(conn, statuses=(), lead_ids=[r["id"] for r in found]):
+        steps.setdefault(task.lead_id, []).append(task)
+    people: dict[int, list[dict]] = {}
+    for r in conn.execute(
+        f"SELECT lc.lead_id, c.name, {contact_email_sql('c')}, lc.state, lc.nudges, c.last_contacted"
+        " FROM lead_contacts lc JOIN contacts c ON c.id = lc.contact_id ORDER BY lc.lead_id, c.id"
+    ):
+        people.setdefault(r[0], []).append({"name": r[1], "email": r[2], "state": r[3], "nudges": r[4],
+                                            "last_contacted": r[5]})
+    out = []
+    for lead in found:
+        lead_tasks = sorted(steps.get(lead["id"], []), key=lambda t: (t.due, t.id))
+        if not include_closed and not any(t.status in ("open", "snoozed") for t in lead_tasks):
+            continue
+        out.append({
+            "id": lead["id"], "kind": lead["kind"], "state": lead["state"], "company": lead["company"],
+            "role": lead["role"], "subject": lead["subject"],
+            "referrer": {"name": lead["name"], "email": lead["email"]} if lead["name"] is not None else None,
+            "contacts": people.get(lead["id"], []),
+            "steps": [{"id": t.id, "kind": t.kind, "title": t.title, "status": t.status, "due": t.due.isoformat(),
+                       "done_how": t.done_how} for t in lead_tasks],
+        })
+    return out

@@ -8,9 +8,8 @@ import subprocess
 import sys
 from email import message_from_bytes, policy
 
-import pytest
 
-from sample_mail import ME, introduction, newsletter, personal
+from sample_mail import introduction, newsletter, personal
 
 
 def run(config, *args: str, check: bool = True) -> subprocess.CompletedProcess:
