@@ -26,6 +26,7 @@ from .quotes import Quoted, split_quotes, split_signature, unwrap
 from .senders import automated_reason, bulk_text_reason, is_role_address
 
 MAX_SCAN_CHARS = 16 * 1024  # how much of a body is split into new text, quotes and forwards: the new text and the messages it answers
+MAX_CONTACTS = 8  # an introduction or referral names a few people; more is a group mail
 MAX_SUBJECT_CHARS = 300  # a real subject is shorter; _SUBJECT_PAIR is quadratic on a hostile one
 MAX_NEW_CHARS = 4 * 1024  # how much new text is read: an introduction or an ask is a few hundred characters
 _FORWARD_SUBJECT = re.compile(r"^\s*(re:\s*)?(fwd?|fw|tr|wg|rv|enc)\s*:", re.IGNORECASE)
@@ -120,6 +121,10 @@ def _detect(mail: Mail, me: frozenset[str]) -> Detection:
     for step in (_introduction, _referral, _lead, _request):
         found = step(ctx)
         if found is not None:
+            if len(found.contacts) > MAX_CONTACTS:
+                # Each contact becomes a task and a draft: a crowd is a group mail, and a
+                # hostile one must not fill the Drafts folder.
+                return _none(f"{len(found.contacts)} people to contact: a group mail, not a personal {found.kind}", 0.7)
             return _complete(found, ctx)
     return _none("no introduction, referral, lead or request found", 0.8)
 

@@ -140,3 +140,12 @@ def test_a_hostile_subject_is_read_in_bounded_time():
     data = (HEAD.replace("Subject: test", "Subject: " + "a/" * 8000)
             + "Cc: Tom Becker <tbecker@acme.example>\r\n\r\n" + body).encode()
     assert bounded(data, seconds=1.0).kind == "introduction"
+
+
+def test_a_crowd_of_contacts_is_a_group_mail_not_forty_tasks():
+    names = [f"Dana{chr(65 + i % 26)} Smith{i}" for i in range(40)]
+    cc = ", ".join(f"{name} <dana{i}@corp{i}.example>" for i, name in enumerate(names))
+    data = (HEAD.replace("Subject: test", "Subject: Intro: Dana <> everyone") + f"Cc: {cc}\r\n\r\n"
+            + f"Hi all, I'd like to introduce you to {', '.join(names)}. You should all talk.\r\n").encode()
+    found = bounded(data)
+    assert found.kind == "none" and "group mail" in found.reasons[0]
