@@ -203,3 +203,24 @@ def test_no_credential_says_which_fallback_to_use(mailbox, config_file):
     done = run(cfg, "scan", check=False)
     assert done.returncode == 3
     assert "password_command" in done.stderr and cfg.env_var in done.stderr
+
+
+def test_a_scan_of_many_batches_detects_in_a_worker_and_commits_in_order(mailbox, config_file):
+    cfg = config_file(imap={"batch_size": 2})
+    for n in range(3):
+        mailbox.append("INBOX", personal(n))
+    mailbox.append("INBOX", introduction(msgid="<late-intro@test.example>"))
+    mailbox.append("INBOX", newsletter(1))
+    mailbox.append("INBOX", introduction(msgid="<late-intro@test.example>"))  # the same message again
+
+    report = scan(cfg)
+
+    assert report["messages"] == 5 and report["duplicates"] == 1
+    assert report["detected"] == {"none": 4, "introduction": 1}
+    assert sorted(t["kind"] for t in open_tasks(cfg)) == ["reach_out", "thank"]
+    assert mailbox.count("Drafts") == 2
+    import sqlite3
+
+    with sqlite3.connect(cfg.state_dir / "assistant.sqlite3") as conn:
+        assert conn.execute("SELECT last_uid FROM folders").fetchone()[0] == 6
+        assert conn.execute("SELECT COUNT(*) FROM messages").fetchone()[0] == 5
