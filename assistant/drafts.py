@@ -347,11 +347,13 @@ def render(conn: sqlite3.Connection, env, task: TaskView, account: AccountSettin
     return Draft(task.id, message_id, recipients, parts.subject, bytes(msg), task_tag(key))
 
 
-def undrafted_tasks(conn: sqlite3.Connection, account_name: str) -> list[int]:
-    """Open tasks with a template but no draft (a nudge opened after a send, or a failed render)."""
+def undrafted_tasks(conn: sqlite3.Connection, account_name: str, retry_failed: bool = False) -> list[int]:
+    """Open tasks with a template but no draft (a nudge opened after a send); with
+    `retry_failed`, also those whose drafting failed before (a template since fixed)."""
     return [r[0] for r in conn.execute(
         "SELECT t.id FROM tasks t LEFT JOIN drafts d ON d.task_id=t.id WHERE t.account=? AND t.status='open'"
-        " AND t.template IS NOT NULL AND t.template != '' AND d.task_id IS NULL", (account_name,))]
+        " AND t.template IS NOT NULL AND t.template != '' AND d.task_id IS NULL AND (t.draft_error IS NULL OR ?)",
+        (account_name, retry_failed))]
 
 
 def prepare(conn: sqlite3.Connection, env, task_ids: list[int], account_name: str, account: AccountSettings) -> int:
@@ -367,6 +369,7 @@ def prepare(conn: sqlite3.Connection, env, task_ids: list[int], account_name: st
             draft = render(conn, env, task, account)
         except RenderError as exc:  # no one to write to is normal (a lead to apply for online)
             (log.info if "no valid address" in str(exc) else log.warning)("no draft: %s", exc)
+            conn.execute("UPDATE tasks SET draft_error=? WHERE id=?", (str(exc)[:500], task.id))
             continue
         now = utcnow_iso()
         cursor = conn.execute(
@@ -376,6 +379,7 @@ def prepare(conn: sqlite3.Connection, env, task_ids: list[int], account_name: st
              draft.task_tag, now, now),
         )
         made += cursor.rowcount
+        conn.execute("UPDATE tasks SET draft_error=NULL WHERE id=? AND draft_error IS NOT NULL", (task.id,))
     return made
 
 

@@ -237,7 +237,7 @@ def _content(conn: sqlite3.Connection, source: MailSource, task_id: int) -> tupl
 def _draft_missing(conn: sqlite3.Connection, source: MailSource, settings: Settings, account_name: str) -> None:
     """Draft the open tasks that have a template but no draft yet (opened by the lifecycle, or a
     render that failed before), so that the review sees them too."""
-    missing = drafts.undrafted_tasks(conn, account_name)
+    missing = drafts.undrafted_tasks(conn, account_name, retry_failed=True)
     if not missing:
         return
     env = drafts.environment(settings.drafts)

@@ -16,16 +16,14 @@ in UID order: detection is most of a scan's CPU.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from . import drafts, followup, rules, send, tasks, track
 from .config import Settings, state_dir
-from .detect import detect, detect_from_headers
 from .mail import Detection, Mail, RawMail, RawPart
 from .parse import ParseError, add_text, parse_header
 from .quotes import reply_text
@@ -97,6 +95,8 @@ class _Screen:
         self.current = _Read([])
 
     def __call__(self, batch: list[RawMail]) -> set[int]:
+        from .detect import detect_from_headers  # loaded once there is mail: a no-change scan stays quick
+
         read = self.current = _Read([])
         for raw in batch:
             try:
@@ -129,6 +129,8 @@ class _Screen:
 
 def detect_texts(items: list[tuple[int, Mail, tuple[RawPart, ...]]], me: frozenset[str]) -> dict[int, tuple[Mail, Detection]]:
     """Add the text to each header and detect: the CPU-heavy part of a scan (a worker's job)."""
+    from .detect import detect
+
     out = {}
     for uid, header, parts in items:
         mail = add_text(header, parts)
@@ -148,12 +150,15 @@ class _Inline:
         pass
 
 
-def _executor(batches: int) -> tuple[ProcessPoolExecutor | _Inline, int]:
+def _executor(batches: int):
     """Where detection runs, and how many batches may wait for it.  On a first scan of a
     large folder, worker processes detect while this one fetches and commits: detection
     is most of a scan's CPU, and a small machine's two cores then both work."""
     if batches < 2:
         return _Inline(), 0
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     try:
         return ProcessPoolExecutor(max_workers=DETECT_WORKERS, mp_context=multiprocessing.get_context("fork")), DETECT_WORKERS
     except (OSError, ValueError) as exc:  # no fork here: detect in this process

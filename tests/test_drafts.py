@@ -11,7 +11,7 @@ from assistant import drafts
 from assistant.config import AccountSettings
 from assistant.mail import Person
 from assistant.tasks import get_tasks
-from draft_helpers import drafts_by_kind, maildir_account, parse, text
+from draft_helpers import NOW, drafts_by_kind, maildir_account, parse, text
 from sample_mail import introduction
 from test_send import HOSTILE
 
@@ -144,3 +144,21 @@ def test_a_draft_the_user_edited_is_never_overwritten(tmp_path):
                              (edited_id,)).fetchone()
     assert b"Cheers," in send.current_content(store.conn, source, row)
     assert send.draft_row(store.conn, row["task_id"])["edited"] == 1
+
+
+def test_a_task_that_cannot_be_drafted_is_not_retried_by_every_scan(tmp_path):
+    from assistant.scan import scan_account
+
+    settings, store, source = maildir_account(tmp_path, [introduction()])
+    # The lead loses its only address (say it was corrected by hand): the outreach cannot be drafted.
+    task_id = store.conn.execute("SELECT id FROM tasks WHERE kind='reach_out'").fetchone()[0]
+    store.conn.execute("DELETE FROM drafts WHERE task_id=?", (task_id,))
+    store.conn.execute("UPDATE tasks SET to_email='not an address' WHERE id=?", (task_id,))
+    store.conn.execute("DELETE FROM contact_addresses WHERE email='dana@acme.example'")
+
+    scan_account(store, source, settings, "main", NOW)
+
+    error = store.conn.execute("SELECT draft_error FROM tasks WHERE id=?", (task_id,)).fetchone()[0]
+    assert "no valid address" in error
+    assert task_id not in drafts.undrafted_tasks(store.conn, "main")  # the next scan leaves it be
+    assert task_id in drafts.undrafted_tasks(store.conn, "main", retry_failed=True)  # review tries again
