@@ -21,9 +21,11 @@ _ORG_BEFORE = re.compile(r"\b(at|with|joined|from|for|of|in|on|to|over)\s*$", re
 # Words before a run that make it the person to contact ("talk to Björn Eklund", "the person I mentioned is ...").
 _CONTACT_BEFORE = re.compile(
     r"\b(meet|talk\s+to|speak\s+(to|with)|reach\s+out\s+to|contact|connect(ing)?\s+with|get\s+in\s+touch\s+with|"
-    r"mentioned\s+is|named|e-?mail|ping|call|text|message|write\s+to)\s*[:,]?\s*$",
+    r"mentioned\s+is|named|e-?mail|ping|call|text|message|write\s+to|(spoke|spoken|talked)\s+(to|with)|try|dm|inmail|ring|(get|got)\s+(a\s+)?hold\s+of|"
+    r"(have|had|grab)\s+a\s+(word|chat|natter|chinwag|yarn)\s+with|look\s+up|drop)\s*[:,]?\s*$",
     re.IGNORECASE,
 )
+_LETTERS = re.compile(r"[^\W\d_]")
 # Words that present a person without saying to contact them ("my friend Sara Lopez"): used
 # only when the text ties nobody to an address, a profile, a phone or a contact verb.
 _PERSON_BEFORE = re.compile(r"\b(colleague|friend|classmate|cousin|roommate|manager|boss|mentor)\s*[:,]?\s*$", re.IGNORECASE)
@@ -59,7 +61,10 @@ def contacts_in_text(
             name = _name_for_slug(text, m.group(1))
             if name:
                 found.append((m.start(), Person(name, None)))
+        emails_end = [m.end() for m in EMAIL.finditer(text)]
         for m in PHONE.finditer(text):
+            if any(0 <= m.start() - end <= 40 and not _LETTERS.search(text, end, m.start()) for end in emails_end):
+                continue  # "name, address, phone" or a contact block: the address's owner has the phone
             name = _name_before(text, m.start())
             if name:
                 found.append((m.start(), Person(name, None)))
@@ -124,7 +129,8 @@ def _name_before(text: str, pos: int) -> str:
     window_start = max(0, pos - 300)
     window = text[window_start:pos]
     for run, start, end in reversed(name_runs(window)):
-        if _ORG_BEFORE.search(window[max(0, start - 12) : start]):
+        before = window[max(0, start - 30) : start]
+        if _ORG_BEFORE.search(before[-12:]) and not _CONTACT_BEFORE.search(before):
             continue
         possessive = window[end : end + 2] in ("'s", "’s")
         if len(run.split()) >= 2 or possessive:

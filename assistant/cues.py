@@ -67,27 +67,31 @@ SELF_INTRO = re.compile(
 # How a sender hands over someone to contact.
 REFERRAL = _family(
     ("reach|you should|you could|you can|whom", r"\breach(ing)?\s+out\s+(to\b|anytime|directly)|\bwhom?\s+you\s+(should|could|can)\s+(reach|contact|talk)", "phrase 'reach out to'"),
-    ("touch", r"\b(get|getting|be|got)\s+in\s+touch\s+with\b", "phrase 'get in touch with'"),
+    ("touch|hold of", r"\b(get|getting|be|got)\s+in\s+touch\s+with\b|\b(get|getting|got)\s+(a\s+)?hold\s+of\b", "phrase 'get in touch with'"),
     ("talk|speak|chat", r"\b(talk|speak|chat)\s+(to|with)\b", "phrase 'talk to'"),
+    ("word with|chat with|yarn with|natter with", r"\b(have|grab)\s+a\s+(quick\s+)?(word|chat|natter|yarn)\s+with\b", "phrase 'have a word with'"),
     ("connect", r"\bconnect(ing)?\s+with\b|\bconnection\s+request\b", "phrase 'connect with'"),
     ("sent you|mention|my name|use me|drop me", r"\btell\s+\w+\s+(that\s+)?\w+\s+sent\s+you\b|\b(mention|use|drop)\s+(me|my\s+name)\b|\bsay\s+i\s+sent\s+you\b", "phrase 'tell them I sent you'"),
     ("mentioned|promised|talked about|told you about|worth", r"\b(the\s+[^\W\d_]+|someone)\s+(i|we)\s+(mentioned|promised|talked\s+about|told\s+you\s+about)\b|"
      r"\bworth\s+(reaching\s+out\s+to|talking\s+to|contacting|a\s+(note|message|call|e-?mail|ping))\b", "names the person to contact"),
+    ("you should|you need|you have to|you must|you ought|you might want", r"\byou\s+(really\s+)?(should|need\s+to|have\s+to|must|ought\s+to|might\s+want\s+to)\s+(meet|talk\s+to|speak\s+(to|with)|contact|e-?mail|call|ring|reach\s+out|get\s+in\s+touch|connect)\b", "phrase 'you should meet X'"),
     ("recommend|suggest", r"\brecommend\s+(that\s+)?you\s+(contact|reach|talk|speak|e-?mail|call)\b|\bsuggest\s+(connecting|reaching|talking|contacting|you\s+(contact|reach|talk))\b", "recommends a contact"),
     ("meet|about you", r"\bask\s+(if\s+you\s+can|to)\s+meet\b|\bi\s+(spoke|talked)\s+(with|to)\b[^.]{0,60}\babout\s+you\b", "phrase 'ask to meet'"),
     ("my way|have |up for|expecting", r"\bsend\s+\w+\s+my\s+way\b|\bhave\s+\w+\s+(reach\s+out|contact\s+me|call\s+me|e-?mail\s+(me|us))\b|\bup\s+for\s+a\s+(chat|call|coffee)\b|\bexpecting\s+(your|to\s+hear)\b", "contact agreed to hear from me"),
     ("person to|told him|told her|told them", r"\b(best|right)\s+person\s+to\s+(ask|talk\s+to|contact|speak\s+(to|with))\b|"
      r"\btold\s+(him|her|them)\s+(that\s+)?you\s+(might|would|will|may)\s+(write|reach|e-?mail|call|contact|get\s+in\s+touch)\b", "names the person to contact"),
     ("happy to|glad to|keen to", r"\b(happy|glad|keen)\s+to\s+(chat|talk|help|meet|speak)\s+with\b", "contact agreed to hear from me"),
+    # The contact, in a forwarded reply: "tell Jordan to write to me", "have her email me".
+    ("tell", r"\btell\s+\w+\s+to\s+(write|e-?mail|call|ring|text|reach\s+out|contact|get\s+in\s+touch)\b", "contact agreed to hear from me"),
     ("know", r"\bi\s+(only\s+)?know\s+(one|someone|somebody|a\s+(person|guy|woman|few\s+people))\b", "phrase 'I know someone'"),
     ("drop|shoot|send", r"\b(drop|shoot|send)\s+(him|her|them)\s+a\s+(line|note|message|mail|email)\b", "phrase 'drop them a line'"),
     # A contact verb and a name: "Ping Lisa Tran", "you should email Paul", "give Mark a ring".
-    ("ping|mail|contact|call|text|message|try|ring|reach|write", r"\b(ping|e-?mail|contact|call|text|message|try|ring|reach|write\s+to)\s+(?-i:[^\W\d_a-zß-ÿ])[\w'’-]+(\s+(?-i:[^\W\d_a-zß-ÿ])[\w'’-]+)?\s*(\(|<|at\b|on\b|[-–—,])", "phrase 'contact X'"),
+    ("ping|mail|contact|call|text|message|try|ring|reach|write|dm", r"\b(ping|e-?mail|contact|call|text|message|try|ring|reach|write\s+to|dm|inmail)\s+(?-i:[^\W\d_a-zß-ÿ])[\w'’-]+(\s+(?-i:[^\W\d_a-zß-ÿ])[\w'’-]+)?\s*(\(|<|at\b|on\b|[-–—,])", "phrase 'contact X'"),
     ("give", r"\bgive\s+(?-i:[^\W\d_a-zß-ÿ])[\w'’-]+(\s+(?-i:[^\W\d_a-zß-ÿ])[\w'’-]+)?\s+a\s+(call|ring|shout|buzz|text)\b", "phrase 'give X a call'"),
 )
 # Contact details handed over: a referral only where the talk is about work (see JOB_CONTEXT).
 REFERRAL_WEAK = _family(
-    ("him|her|them", r"\b(contact|e-?mail|call|text|ping|message|telephone|phone|ring)\s+(him|her|them)\b|\bgive\s+(him|her|them)\s+a\s+(call|ring|shout|text)\b", "phrase 'contact him/her'"),
+    ("him|her|them", r"\b(contact|e-?mail|call|text|ping|message|telephone|phone|ring)\s+(him|her|them)\b|\bgive\s+(him|her|them)\s+a\s+(call|ring|shout|text|bell|buzz)\b", "phrase 'contact him/her'"),
     ("mail|address|number|cell|phone|mobile|linkedin|profile|info|details|contact", r"\b(his|her|their|[^\W\d_]+['’]s)\s+(e-?mail(\s+address)?|address|number|cell|phone|mobile|linkedin|profile|info|details|contact\s+info)\s*(is|:)", "gives contact details"),
     ("here", r"\bhere['’]?s\s+(his|her|their|[^\W\d_]+['’]s)\s+(e-?mail|number|cell|phone|linkedin|profile|contact)", "gives contact details"),
     ("you can|you could|you should|you might|linkedin", r"\byou\s+(can|could|should|might\s+want\s+to)\s+(e-?mail|reach|call|text|contact|find|message|ping|write\s+to)\b|\blinkedin\s*:", "gives contact details"),
@@ -108,12 +112,13 @@ SALES = re.compile(
 JOB_CONTEXT = re.compile(
     r"\b(hir(e|es|ed|ing)|jobs?|roles?|positions?|opening|team|compan(y|ies)|interview|career|recruit\w*|resume|cv|"
     r"engineer\w*|analy(st|sts|tics)|data|manager|director|vp|head\s+of|lead(s|er)?|works?\s+(at|for|on)|joined|startup|"
-    r"industry|opportunit(y|ies)|portfolio|colleague|network|chat|coffee|advice|intro(duction)?)\b",
+    r"industry|opportunit(y|ies)|portfolio|colleague|network|chat|coffee|advice|intro(duction)?|"
+    r"platform|product|business|firm|employer|department|agency|clients?|(co-?)?founder|ceo|cto|cfo|coo|built|runs|tech(nology)?)\b",
     _I,
 )
 # The sender promising to do something themselves ("I'll reach out to Tom"): not a referral yet.
 PROMISE = re.compile(
-    r"\b(i['’]ll|i\s+will|let\s+me|i['’]m\s+going\s+to|i['’]d\s+be\s+happy\s+to|happy\s+to)\s+(\w+\s+){0,2}?"
+    r"\b(i['’]ll|i\s+will|let\s+me|i['’]m\s+going\s+to|i['’]d\s+be\s+happy\s+to|(?<!\bis\s)(?<!['’]s\s)(?<!\bare\s)(?<!\bwas\s)happy\s+to)\s+(\w+\s+){0,2}?"
     r"(reach\s+out|talk|speak|e-?mail|ping|ask|introduce|connect|loop|check|send|forward|put\s+you)\b[^.!?\n]*[.!?]?",
     _I,
 )
@@ -127,16 +132,18 @@ ON_BEHALF = re.compile(
 LEAD = _family(
     ("hiring|recruit", r"\b(is|are|am|['’]re|['’]m|['’]s|been|still|now)\s+(hiring|recruiting)\b|\bhiring\s+(a|an|for)\b|\brecruit(ing)?\s+for\b", "phrase 'hiring'"),
     ("open|vacanc|headcount|went up", r"\b(opening|openings|vacanc(y|ies)|open\s+(role|position|req|spot|seat)|spot\s+open|headcount)\b|\b(just\s+)?opened\s+(up\s+)?(a|an)\b|\b(role|req|job|posting)\s+(just\s+)?(went\s+up|opened)\b", "phrase 'opening'"),
-    ("role|position|job|opportunit", r"\b(role|position|job|opportunity)\s+(at|with|on)\b|\b(new|open|great|exciting)\s+(role|position|job|opportunity)\b", "names a role"),
+    ("role|position|job|opportunit", r"\b(role|position|job|opportunity)\s+(at|with|on)\b|\bthe\s+(role|position|job|opening)\s+(is|would\s+be)\b|\b(new|open|great|exciting)\s+(role|position|job|opportunity)\b", "names a role"),
+    ("open|post|advertis", r"\b(open|opening|post|posting|advertis(e|ing))\s+(up\s+)?(a|an)\s+([^\W\d_]+\s+){0,4}(role|position|job|req|vacancy)\b", "phrase 'opening'"),
     ("post", r"\bpost(ed|ing)\b[^.\n]{0,40}\b(job|role|position|opening)\b|\b(job|role)\s+post(ing)?\b", "job posting"),
-    ("engineer|developer|scientist|analyst|manager|designer|architect|lead", r"\b(looking\s+for|looking\s+to\s+hire|to\s+(find|hire|fill)|seeking|searching\s+for|need|needs)\s+(a|an|another|two|more)\s+([^\W\d_]+\s+){0,4}(engineer|developer|scientist|analyst|manager|designer|architect|lead)s?\b", "phrase 'looking for a <role>'"),
+    ("engineer|developer|scientist|analyst|manager|designer|architect|lead", r"\b(looking\s+for|looking\s+to\s+hire|to\s+(find|hire|fill)|seeking|searching\s+for|need|needs|(is|are|['’]re)\s+after)\s+(a|an|another|two|more)\s+([^\W\d_]+\s+){0,4}(engineer|developer|scientist|analyst|manager|designer|architect|lead)s?\b", "phrase 'looking for a <role>'"),
     ("search|req ", r"\b(search|req)\s+for\s+(a|an)\b|\bon\s+(a|an|the)\s+([^\W\d_]+\s+){1,5}search\b", "recruiting search"),
-    ("team", r"\b(growing|expanding|building\s+out|scaling(\s+up)?)\s+(the|their|its|our|his|her|my)\s+(\w+\s+){0,2}team\b", "team is growing"),
-    ("fit|apply|thought of you|alley|worth a", r"\b(great|good|strong|perfect)\s+fit\b|\bapply(ing)?\b|\bthought\s+of\s+you\b|\bright\s+up\s+(your|ur)\s+alley\b|\bworth\s+a\s+(look|shot)\b", "suggests applying"),
+    ("team", r"\b(growing|expanding|building\s+out|scaling(\s+up)?)\s+(the|their|its|our|his|her|my)\s+(\w+\s+){0,2}(team|group|function|department)\b", "team is growing"),
+    ("first|founding", r"\b(our|their|his|her|a|an)\s+(first|founding)\s+([^\W\d_]+\s+){0,2}(hire|person|employee|engineer|analyst|scientist)\b", "phrase 'first hire'"),
+    ("fit|apply|thought of|right up|worth a", r"\b(great|good|strong|perfect)\s+fit\b|\bapply(ing)?\b|\bthought\s+of\s+(you|u)\b|\bright\s+up\s+(your|ur)\s+(alley|street)\b|\bworth\s+a\s+(look|shot)\b", "suggests applying"),
 )
 # An opportunity offered outright (a referral, paid work): a lead without naming a role.
 LEAD_OFFER = _family(
-    ("refer you|recommend you|name forward|your resume|your cv|recruiter", r"\b(refer|recommend)\s+you\b|\bput\s+your\s+name\s+forward\b|\bpass\s+(along|on)\s+your\s+(resume|cv)\b|\bi['’]?m\s+a\s+recruiter\b", "offers to refer me"),
+    ("refer you|recommend you|name forward|your resume|your cv|recruiter|referr", r"\b(refer|recommend)\s+you\b|\b(put|list)\s+(down\s+)?(my\s+name|me)\s+(down\s+)?as\s+(the\s+|a\s+|your\s+)?referr(er|al)\b|\bput\s+your\s+name\s+forward\b|\bpass\s+(along|on)\s+your\s+(resume|cv)\b|\bi['’]?m\s+a\s+recruiter\b", "offers to refer me"),
     ("budget|paid|consulting|freelance|contract|short|taking on", r"\bbudget\s+for\s+(a|an)\s+(short\s+|small\s+|paid\s+)?(engagement|project|contract)\b|\b(paid|consulting|freelance|contract)\s+(engagement|gig|opportunity)\b|"
      r"\bshort\s+(engagement|contract|gig)\b|\btaking\s+on\s+(new\s+)?(clients|projects|work)\b", "offers paid work"),
     ("someone to", r"\blooking\s+for\s+someone\s+to\s+(help|work|lead|build|join|run)\b", "looking for someone like me"),
@@ -158,6 +165,7 @@ ASK = _family(
     ("mind|if you could|let me know", r"\b(would|do)\s+you\s+mind\s+\w+ing\b|\bmind\s+sending\b|\b(it\s+would\s+be\s+(great|helpful)|i['’]?d\s+appreciate\s+it)\s+if\s+you\s+could\b|"
      r"\blet\s+me\s+know\s+(your\s+availability|when\s+you['’]?re\s+(free|available)|a\s+good\s+time|what\s+works)\b", "asks 'would you mind ...'"),
     ("open to|available to|would you be|interest|let me know", r"\b(open|available)\s+to\s+(a\s+)?(chat|chatting|call|talk|talking|meet)|\bwould\s+you\s+be\s+(open|interested|up)\b|\bany\s+interest\b|\blet\s+me\s+know\s+(either\s+way|if\s+you['’]?re\s+interested|what\s+you\s+think)\b", "asks if I am interested"),
+    ("can we|could we|shall we", r"\b(can|could|shall)\s+we\s+((jump|hop|get)\s+on\s+a\s+(quick\s+)?(call|zoom|video)|(set\s+up|schedule|book|arrange|find)\s+(a|some)\s+(quick\s+)?(time|call|chat|meeting))\b", "asks to meet"),
     ("grab|get|are you", r"\b(want|like|love)\s+to\s+(grab|get)\s+(a\s+)?(coffee|call|lunch|drink)\b|\bare\s+you\s+(free|around|available)\b", "asks to meet"),
 )
 

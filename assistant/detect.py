@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from . import cues
 from .contacts import contacts_in_text
 from .asks import find_asks, without_promises
-from .jobs import ROLE_WORDS, find_role, nearest_org, org_for_domain
+from .jobs import ROLE_WORDS, find_role, fullest, nearest_org, org_for_domain
 from .mail import Detection, Mail, Person, Request
 from .mime import raw_from_bytes
 from .parse import parse
 from .people import address_name, clean_name, first_name, fold, local_tokens, name_matches_address, name_runs, words
-from .quotes import Quoted, split_quotes, split_signature, unwrap
+from .quotes import Quoted, quoted_lines, split_quotes, split_signature, unwrap
 from .senders import automated_reason, bulk_text_reason, is_role_address
 
 MAX_SCAN_CHARS = 16 * 1024  # how much of a body is split into new text, quotes and forwards: the new text and the messages it answers
@@ -266,9 +266,10 @@ def _referral(ctx: Context) -> Detection | None:
     if not found_cues:
         # Only contact details ("his email is ..."): a referral if the talk is about work.
         found_cues = [label for text in texts for label in cues.all_matches(text, cues.REFERRAL_WEAK)]
-        work = [ctx.mail.subject, *texts]
-        if not found_cues or not any(cues.JOB_CONTEXT.search(t) or nearest_org(t, 0, ctx.my_names) for t in work):
-            return None
+    # Someone to talk to about a wedding or a dinner is not a referral: the talk must be about work.
+    work = [ctx.mail.subject, *texts, ctx.signature]
+    if not found_cues or not any(cues.JOB_CONTEXT.search(t) or nearest_org(t, 0, ctx.my_names) for t in work):
+        return None
     new_words = words(ctx.new)
     offered = [
         q.sender for q in ctx.forwards
@@ -301,12 +302,12 @@ def _lead(ctx: Context) -> Detection | None:
     body = ctx.body
     offers = cues.all_matches(body, cues.LEAD_OFFER)
     found = [*cues.all_matches(body, cues.LEAD), *offers]
-    if not [c for c in found if c != "suggests applying"]:
-        return None
-    subjects = [ctx.mail.subject, *(q.subject for q in ctx.forwards)]
-    role = find_role(body, *subjects)
     link = _JOB_LINK.search(body)
-    org = nearest_org(body, 0, set()) or nearest_org("\n".join(subjects), 0, set())
+    if not [c for c in found if c != "suggests applying"] and not (found and link):
+        return None  # "apply" or "thought of you" alone is a lead only with a job link
+    subjects = [ctx.mail.subject, *(q.subject for q in ctx.forwards)]
+    role = find_role(body, *subjects, heads=True)
+    org = nearest_org(body, 0, set()) or nearest_org("\n".join(subjects), 0, set()) or _own_org(ctx, set())
     if not (offers or role or org or link or ROLE_WORDS.search(body)):
         return None  # "hiring" with no company, role or link: too vague to act on
     reasons = [*found, *(["names the role"] if role else []), *(["names the company"] if org else []), *(["job link"] if link else [])]
@@ -336,9 +337,11 @@ def _complete(found: Detection, ctx: Context) -> Detection:
         found.reasons.append(f"forwarded on behalf of {found.referrer.name}")
     found.contacts = [c for c in found.contacts if not ctx.is_me(c) and c.email != ctx.sender.email]
     found.requests = [r for r, _ in _asks(ctx)]
-    found.company = _company(found, ctx)
-    if found.role is None and found.kind != "request":
-        found.role = find_role(ctx.body)
+    company = _company(found, ctx)
+    found.company = company and fullest(company, [ctx.mail.subject, ctx.body])
+    if found.role is None:
+        # A request's body names its asker's colleagues ("our Head of Engineering"): only its subject names the role.
+        found.role = find_role(ctx.mail.subject) if found.kind == "request" else find_role(ctx.body, ctx.mail.subject)
     if found.kind in ("introduction", "referral") and not found.contacts:
         return _none("no contact left after removing me and the sender", 0.6)
     return found
@@ -372,8 +375,16 @@ def _company(found: Detection, ctx: Context) -> str | None:
     if found.kind == "lead":
         pos = body.find(found.role) if found.role else 0
         return (nearest_org(body, max(pos, 0), names) or nearest_org("\n".join(subjects), 0, names)
-                or nearest_org(ctx.signature, 0, names))  # a recruiter's own company last
-    return org_for_domain([*everywhere, ctx.history[:8000]], ctx.sender.email) or nearest_org(ctx.signature, 0, names)
+                or _own_org(ctx, names))  # a recruiter's own company last
+    found_org = org_for_domain([*everywhere, ctx.history[:8000]], ctx.sender.email)
+    if not found_org and ">" in ctx.mail.text:  # the asker's organisation named only in the ">"-quoted thread
+        found_org = org_for_domain([quoted_lines(ctx.mail.text[:MAX_SCAN_CHARS])], ctx.sender.email)
+    return found_org or nearest_org(ctx.signature, 0, names)
+
+
+def _own_org(ctx: Context, names: set[str]) -> str | None:
+    """The sender's organisation as their signature names it ("Co-founder, Quetzal"): who is hiring when "we" are."""
+    return org_for_domain([ctx.signature], ctx.sender.email) or nearest_org(ctx.signature, 0, names)
 
 
 _CONFIDENCE = (0.0, 0.55, 0.7, 0.8, 0.85, 0.9)

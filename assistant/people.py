@@ -17,7 +17,9 @@ EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}
 # North American numbers, and international ones written with their "+" country code.
 PHONE = re.compile(
     r"(?<![\d/])(?:(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?|\d{3}[\s.-])\d{3}[\s.-]\d{4}"
-    r"|\+\d{1,3}(?:[\s.-]?\(?\d{1,4}\)?){2,4}[\s.-]?\d{2,4})(?![\d/])"
+    r"|\+\d{1,3}(?:[\s.-]?\(?\d{1,4}\)?){2,4}[\s.-]?\d{2,4}"
+    # National numbers with a trunk "0" (UK, Australia, much of Europe and Asia): "07700 900 555", "020 7946 0958".
+    r"|\(?0\d{1,4}\)?[\s.-]\d{3,4}[\s.-]?\d{3,4})(?![\d/])"
 )
 PROFILE = re.compile(r"(?:https?://)?(?:[\w-]+\.)?linkedin\.[a-z.]{2,12}/in/([\w%-]{2,100})", re.IGNORECASE)
 _WORD = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
@@ -30,7 +32,7 @@ _NOT_NAMES = frozenset(
     july august september october november december linkedin email e-mail phone cell mobile direct
     fyi re fw fwd ps cc bcc ceo cto vp hr good great happy hope looking let will would could should can
     sent both all team everyone folks quick intro introduction meet tell ask have send reach grab give
-    ping call contact try text message write talk speak connect check see note introducing""".split()
+    ping call contact try text message write talk speak connect check see note introducing dm ring""".split()
 )
 
 
@@ -52,6 +54,9 @@ def _fold(text: str) -> str:
 
 
 _fold_cached = lru_cache(maxsize=8192)(_fold)  # names and words repeat across a mailbox
+
+
+_HONORIFIC = re.compile(r"^(?:dr|mr|mrs|ms|mx|prof|sir|dame)\.?\s+(?=\S+\s)", re.IGNORECASE)
 
 
 def clean_name(name: str) -> str:
@@ -77,7 +82,7 @@ def local_tokens(email: str | None) -> list[str]:
 
 def first_name(person: Person) -> str:
     """The name people greet someone by: the display name's first word, else the address's."""
-    name = clean_name(person.name)
+    name = _HONORIFIC.sub("", clean_name(person.name))  # "Dr. Amara Okonkwo" is Amara
     if name and any(ch.isalpha() and ch.isascii() for ch in name):
         return name.split()[0]
     tokens = local_tokens(person.email)

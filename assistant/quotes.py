@@ -46,6 +46,7 @@ _FORWARD_MARKER = re.compile(
 _MARKER_WORDS = ("message", "weitergeleitete", "mensaje", "пересылаемое")  # one is in every marker
 _RULE = re.compile(r"^\s*(_{8,}|-{8,}|={8,})\s*$")
 _QUOTED = re.compile(r"^\s*>")
+_DEQUOTE = re.compile(r"^\s*> ?")
 
 # Signatures and footers.
 _SIG_DASHES = re.compile(r"^\s*(-{2,}|_{2,})\s*$")  # "-- " and the rules people draw above a signature
@@ -191,6 +192,9 @@ def split_quotes(text: str, is_forward: bool = False, depth: int = 0) -> Split:
         lowered = stripped[:60].lower()
         marker = any(w in lowered for w in _MARKER_WORDS) and bool(_FORWARD_MARKER.match(stripped))
         rule = stripped[:1] in ("_", "-", "=") and bool(_RULE.match(line))
+        if marker and _next_is_quote(lines, i + 1):
+            # Apple Mail quotes a forwarded message, its header block included, with ">".
+            lines = [*lines[: i + 1], *(_DEQUOTE.sub("", ln, count=1) for ln in lines[i + 1 :])]
         start = i + 1 if marker or rule else i
         block = _header_block(lines, _skip_blank(lines, start)) if (marker or rule or (":" in lowered and _HEADER_LINE.match(stripped))) else 0
         if block:
@@ -245,6 +249,11 @@ def unwrap(text: str, width: int = 60) -> str:
         else:
             out.append(line)
     return "\n".join(out)
+
+
+def quoted_lines(text: str) -> str:
+    """The ">"-quoted lines of a body, which split_quotes drops: what only the thread names."""
+    return "\n".join(ln for ln in text.split("\n", MAX_LINES)[:MAX_LINES] if ln.lstrip().startswith(">"))
 
 
 def reply_text(text: str) -> str:
