@@ -16,6 +16,10 @@ Fixtures
                           (.path, .password, .state_dir, .env_var, .mailbox); it is
                           os.PathLike, so `["--config", str(cfg)]` works.
 
+  smtp_server, starttls_server (function) aiosmtpd with TLS and AUTH (tests/smtp_server.py)
+  sending_account (function) an introduction scanned into the mailbox's Drafts, with SMTP
+                          configured and save_sent on: (config, mailbox, smtp_server)
+
 Helpers (also methods of the mailbox):  from conftest import append, fetch_flags, count
   append(mailbox, folder, data, flags=())  -> UID of the new message
   fetch_flags(mailbox, folder="INBOX", uids=None) -> {uid: (flags...)}
@@ -44,6 +48,9 @@ if _TESTS not in sys.path:  # also when tests/ becomes a package or another impo
     sys.path.insert(0, _TESTS)
 
 import dovecot as dovecot_lib  # noqa: E402  (tests/dovecot.py)
+import cli_run  # noqa: E402
+from sample_mail import introduction  # noqa: E402
+from smtp_server import smtp_server, starttls_server  # noqa: E402,F401  (fixtures for every test module)
 
 os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
 
@@ -246,3 +253,12 @@ def config_file(
         )
 
     return make
+
+
+@pytest.fixture
+def sending_account(mailbox, config_file, smtp_server):  # noqa: F811  (the fixture, imported above)
+    """An introduction scanned: two drafts in Drafts, SMTP configured, save_sent on."""
+    cfg = config_file(imap={"save_sent": True}, extra=smtp_server.toml())
+    mailbox.append("INBOX", introduction(msgid="<intro-1@test.example>"))
+    cli_run.run(cfg, "scan")
+    return cfg, mailbox, smtp_server

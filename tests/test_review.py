@@ -12,10 +12,8 @@ import sys
 import time
 from email import message_from_bytes, policy
 
-import pytest
 
 from sample_mail import introduction
-from smtp_server import smtp_server  # noqa: F401  (fixture)
 from test_send import messages, run, tasks_by_kind
 
 PROMPT = rb"\[q\]uit > "
@@ -69,21 +67,13 @@ def review(cfg, **env) -> Terminal:
     return Terminal([sys.executable, "-m", "assistant", "--config", str(cfg), "review"], {**os.environ, **env})
 
 
-@pytest.fixture
-def scanned(mailbox, config_file, smtp_server):  # noqa: F811
-    cfg = config_file(imap={"save_sent": True}, extra=smtp_server.toml())
-    mailbox.append("INBOX", introduction(msgid="<intro-1@test.example>"))
-    run(cfg, "scan")
-    return cfg, mailbox, smtp_server
-
-
 def shown_task(term: Terminal) -> int:
     """The id of the task on the screen (the last 'task N:' line before the prompt)."""
     return int(re.findall(rb"task (\d+): ", term.output[: term.pos])[-1])
 
 
-def test_approve_in_review_sends_one_message_files_it_and_closes_the_task(scanned):
-    cfg, mailbox, smtp = scanned
+def test_approve_in_review_sends_one_message_files_it_and_closes_the_task(sending_account):
+    cfg, mailbox, smtp = sending_account
     term = review(cfg)
     term.expect(PROMPT)
     screen = term.output.decode("utf-8", "replace")
@@ -109,8 +99,8 @@ def test_approve_in_review_sends_one_message_files_it_and_closes_the_task(scanne
     assert mailbox.count("Drafts") == 1 and mailbox.count("Sent") == 1
 
 
-def test_edit_dismiss_and_snooze_from_the_keyboard(scanned, tmp_path):
-    cfg, mailbox, smtp = scanned
+def test_edit_dismiss_and_snooze_from_the_keyboard(sending_account, tmp_path):
+    cfg, mailbox, smtp = sending_account
     mailbox.append("INBOX", introduction("Lee Park", "lee@beta.example", msgid="<intro-2@test.example>"))
     run(cfg, "scan")
     editor = tmp_path / "editor.py"

@@ -3,23 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from email import message_from_bytes, policy
 
 
+from cli_run import run
 from sample_mail import introduction, newsletter, personal
-
-
-def run(config, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    done = subprocess.run(
-        [sys.executable, "-m", "assistant", "--config", str(config), *args],
-        capture_output=True, text=True, timeout=120, env=os.environ.copy(),
-    )
-    if check and done.returncode != 0:
-        raise AssertionError(f"exit {done.returncode}\nstdout: {done.stdout}\nstderr: {done.stderr}")
-    return done
 
 
 def scan(config, *args: str) -> dict:

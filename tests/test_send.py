@@ -8,9 +8,6 @@ logged reason; a crash between the send and its bookkeeping never sends twice.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from datetime import datetime, timezone
 from email import message_from_bytes, policy
 
@@ -21,18 +18,10 @@ from assistant.config import load_settings
 from assistant.errors import SendError
 from assistant.source import open_source
 from assistant.store import Store
+from cli_run import run
 from sample_mail import introduction
-from smtp_server import smtp_server, starttls_server  # noqa: F401  (fixtures)
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
-
-
-def run(cfg, *args, check=True):
-    done = subprocess.run([sys.executable, "-m", "assistant", "--config", str(cfg), *args],
-                          capture_output=True, text=True, timeout=120, env=os.environ.copy())
-    if check and done.returncode != 0:
-        raise AssertionError(f"exit {done.returncode}\nstdout: {done.stdout}\nstderr: {done.stderr}")
-    return done
 
 
 def tasks_by_kind(cfg) -> dict:
@@ -43,15 +32,6 @@ def messages(mailbox, folder):
     return [message_from_bytes(raw, policy=policy.default) for raw in mailbox.fetch_messages(folder).values()]
 
 
-@pytest.fixture
-def setup(mailbox, config_file, smtp_server):  # noqa: F811
-    """An introduction scanned: two drafts in Drafts, SMTP configured, save_sent on."""
-    cfg = config_file(imap={"save_sent": True}, extra=smtp_server.toml())
-    mailbox.append("INBOX", introduction(msgid="<intro-1@test.example>"))
-    run(cfg, "scan")
-    return cfg, mailbox, smtp_server
-
-
 def open_all(cfg):
     settings, _ = load_settings(cfg.path)
     store = Store.open(cfg.state_dir)
@@ -59,8 +39,8 @@ def open_all(cfg):
     return settings, store, source
 
 
-def test_send_delivers_once_files_a_copy_removes_the_draft_and_closes_the_task(setup):
-    cfg, mailbox, smtp = setup
+def test_send_delivers_once_files_a_copy_removes_the_draft_and_closes_the_task(sending_account):
+    cfg, mailbox, smtp = sending_account
     # A message the user marked \Deleted in Drafts must survive: only the draft's UID is expunged.
     kept = mailbox.append("Drafts", b"Subject: mine\r\nMessage-ID: <mine@x.example>\r\n\r\nkeep\r\n", flags=["\\Deleted"])
     task = tasks_by_kind(cfg)["reach_out"]
@@ -96,8 +76,8 @@ def test_send_delivers_once_files_a_copy_removes_the_draft_and_closes_the_task(s
     assert mailbox.count("Sent") == 1
 
 
-def test_a_send_failure_leaves_everything_as_it_was(setup):
-    cfg, mailbox, smtp = setup
+def test_a_send_failure_leaves_everything_as_it_was(sending_account):
+    cfg, mailbox, smtp = sending_account
     task = tasks_by_kind(cfg)["thank"]
     drafts_before = mailbox.fetch_messages("Drafts")
     smtp.reject_data = "554 5.7.1 message refused"
@@ -117,8 +97,8 @@ def test_a_send_failure_leaves_everything_as_it_was(setup):
     assert len(smtp.messages) == 1 and mailbox.count("Sent") == 1
 
 
-def test_a_connection_lost_after_data_is_never_sent_again_by_itself(setup):
-    cfg, mailbox, smtp = setup
+def test_a_connection_lost_after_data_is_never_sent_again_by_itself(sending_account):
+    cfg, mailbox, smtp = sending_account
     task = tasks_by_kind(cfg)["thank"]
     smtp.drop_after_data = True  # the server took it, but the reply never came
 
@@ -133,8 +113,8 @@ def test_a_connection_lost_after_data_is_never_sent_again_by_itself(setup):
     assert retry.returncode == 10 and "--force" in retry.stderr and len(smtp.messages) == 1
 
 
-def test_a_refused_login_and_an_untrusted_certificate_change_nothing(setup, monkeypatch):
-    cfg, mailbox, smtp = setup
+def test_a_refused_login_and_an_untrusted_certificate_change_nothing(sending_account, monkeypatch):
+    cfg, mailbox, smtp = sending_account
     task = tasks_by_kind(cfg)["thank"]
     monkeypatch.setenv("ASSISTANT_SMTP_PASSWORD_MAIN", "wrong")
     done = run(cfg, "send", str(task["id"]), check=False)
@@ -148,8 +128,8 @@ def test_a_refused_login_and_an_untrusted_certificate_change_nothing(setup, monk
     assert mailbox.count("Sent") == 0 and mailbox.count("Drafts") == 2
 
 
-def test_a_crash_after_the_server_took_it_never_sends_twice(setup, monkeypatch):
-    cfg, mailbox, smtp = setup
+def test_a_crash_after_the_server_took_it_never_sends_twice(sending_account, monkeypatch):
+    cfg, mailbox, smtp = sending_account
     task_id = tasks_by_kind(cfg)["reach_out"]["id"]
     settings, store, source = open_all(cfg)
 
@@ -182,8 +162,8 @@ def test_a_crash_after_the_server_took_it_never_sends_twice(setup, monkeypatch):
     source.close()
 
 
-def test_a_crash_during_the_bookkeeping_is_finished_without_sending_again(setup, monkeypatch):
-    cfg, mailbox, smtp = setup
+def test_a_crash_during_the_bookkeeping_is_finished_without_sending_again(sending_account, monkeypatch):
+    cfg, mailbox, smtp = sending_account
     task_id = tasks_by_kind(cfg)["thank"]["id"]
     settings, store, source = open_all(cfg)
 
@@ -204,8 +184,8 @@ def test_a_crash_during_the_bookkeeping_is_finished_without_sending_again(setup,
     source.close()
 
 
-def test_the_users_edit_in_drafts_is_what_goes_out(setup):
-    cfg, mailbox, smtp = setup
+def test_the_users_edit_in_drafts_is_what_goes_out(sending_account):
+    cfg, mailbox, smtp = sending_account
     task = tasks_by_kind(cfg)["thank"]
     client = mailbox.connect()
     client.select_folder("Drafts")
@@ -280,8 +260,8 @@ def test_starttls_submission_and_the_imap_password_as_fallback(mailbox, config_f
     assert tasks_by_kind(cfg)["thank"]["done_how"] == "sent"
 
 
-def test_auto_send_only_where_a_rule_said_so_and_doctor_can_check_smtp(setup):
-    cfg, mailbox, smtp = setup
+def test_auto_send_only_where_a_rule_said_so_and_doctor_can_check_smtp(sending_account):
+    cfg, mailbox, smtp = sending_account
     settings, store, source = open_all(cfg)
     ids = tasks_by_kind(cfg)
     store.conn.execute("UPDATE tasks SET auto_send=1 WHERE id=?", (ids["thank"]["id"],))
@@ -311,8 +291,8 @@ def test_a_maildir_account_sends_and_its_draft_file_goes(tmp_path, smtp_server):
     assert tuple(status) == ("done", "sent")
 
 
-def test_after_an_interrupted_send_only_force_sends_again(setup, monkeypatch):
-    cfg, mailbox, smtp = setup
+def test_after_an_interrupted_send_only_force_sends_again(sending_account, monkeypatch):
+    cfg, mailbox, smtp = sending_account
     task_id = tasks_by_kind(cfg)["thank"]["id"]
     settings, store, source = open_all(cfg)
     monkeypatch.setattr(send, "submit", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt()))
@@ -344,8 +324,8 @@ def _delete_draft(mailbox, to: str) -> bytes:
     raise AssertionError(f"no draft to {to}")
 
 
-def test_a_draft_the_user_deleted_is_not_sent_and_one_they_sent_closes_the_task(setup):
-    cfg, mailbox, smtp = setup
+def test_a_draft_the_user_deleted_is_not_sent_and_one_they_sent_closes_the_task(sending_account):
+    cfg, mailbox, smtp = sending_account
     ids = tasks_by_kind(cfg)
     _delete_draft(mailbox, "dana@acme.example")
     done = run(cfg, "send", str(ids["reach_out"]["id"]), check=False)
