@@ -100,6 +100,9 @@ class MaildirSource:
 
     # --- sending (issue 5): read back, remove and file drafts -----------------------------
 
+    def sent_folder(self) -> str:
+        return self.settings.sent_folder
+
     def _matching(self, path: Path, message_id: str, tag: str) -> list[Path]:
         """Files of a folder with this Message-ID (or X-Assistant-Task tag), oldest first."""
         found = []

@@ -28,6 +28,7 @@ from .mail import Detection, Mail, RawMail, RawPart
 from .parse import ParseError, add_text, parse_header
 from .quotes import reply_text
 from .source import FolderStatus, MailSource, open_source
+from .errors import MailboxError
 from .store import FolderState, Store, run_lock
 
 log = logging.getLogger(__name__)
@@ -224,14 +225,11 @@ def _scan_folder(store: Store, source: MailSource, settings: Settings, name: str
                  drafter: Drafter, now: datetime, report: ScanReport, progress: Progress | None) -> None:
     """Read a folder's new mail in batches: fetch, detect (in workers on a large first scan),
     then commit each batch in UID order with the folder's last UID."""
-    status = source.folder_status(folder)
-    saved = store.folder_state(name, folder)
-    if _unchanged(saved, status):
+    window = _new_mail(store, source, name, folder)
+    if window is None:
         report.folders_unchanged += 1
         return
-    after = saved.last_uid if saved and saved.uidvalidity == status.uidvalidity else 0
-    if saved and saved.uidvalidity != status.uidvalidity:
-        log.warning("%s: UIDVALIDITY changed (%d -> %d): reading the folder again", folder, saved.uidvalidity, status.uidvalidity)
+    status, after = window
     batch_size = settings.accounts[name].batch_size
     total = max(status.uidnext - 1 - after, 0)
     done = 0
@@ -260,11 +258,54 @@ def _scan_folder(store: Store, source: MailSource, settings: Settings, name: str
             commit(*pending.popleft())
     finally:
         executor.shutdown()
-    with store.transaction():  # an empty or fully read folder: remember where it ends
+    _remember_end(store, name, folder, status, after)
+
+
+def _new_mail(store: Store, source: MailSource, name: str, folder: str) -> tuple[FolderStatus, int] | None:
+    """The folder's status and the last UID already done; None when nothing arrived."""
+    status = source.folder_status(folder)
+    saved = store.folder_state(name, folder)
+    if _unchanged(saved, status):
+        return None
+    if saved and saved.uidvalidity != status.uidvalidity:
+        log.warning("%s: UIDVALIDITY changed (%d -> %d): reading the folder again", folder, saved.uidvalidity, status.uidvalidity)
+        return status, 0
+    return status, saved.last_uid if saved else 0
+
+
+def _remember_end(store: Store, name: str, folder: str, status: FolderStatus, after: int) -> None:
+    """An empty or fully read folder: remember where it ends."""
+    with store.transaction():
         last = max(status.uidnext - 1, after) if status.uidnext else after
         current = store.folder_state(name, folder)
         last = max(last, current.last_uid if current and current.uidvalidity == status.uidvalidity else 0)
         store.save_folder_state(name, folder, FolderState(status.uidvalidity, last, status.highestmodseq))
+
+
+def _track_sent(store: Store, source: MailSource, settings: Settings, name: str, drafter: Drafter) -> None:
+    """Mail the user sent closes the tasks it did (read by headers alone, never its text)."""
+    try:
+        folder = source.sent_folder()
+        window = _new_mail(store, source, name, folder)
+    except MailboxError as exc:
+        log.info("%s: sent mail not tracked: %s", name, exc)
+        return
+    if window is None:
+        return
+    status, after = window
+    for batch in source.fetch_after(folder, after, settings.accounts[name].batch_size, lambda raws: set()):
+        if not batch:
+            continue
+        with store.transaction():
+            opened: list[int] = []
+            for raw in batch:
+                try:
+                    opened += track.mail_sent(store.conn, name, parse_header(raw), settings.schedule)
+                except ParseError:
+                    continue
+            drafter.prepare(opened)
+            store.save_folder_state(name, folder, FolderState(status.uidvalidity, batch[-1].uid, status.highestmodseq))
+    _remember_end(store, name, folder, status, after)
 
 
 def scan_account(store: Store, source: MailSource, settings: Settings, name: str, now: datetime,
@@ -274,6 +315,7 @@ def scan_account(store: Store, source: MailSource, settings: Settings, name: str
     screen = _Screen(store, name, settings.accounts[name].addresses)
     for folder in settings.accounts[name].folders:
         _scan_folder(store, source, settings, name, folder, screen, drafter, now, report, progress)
+    _track_sent(store, source, settings, name, drafter)
     with store.transaction():  # time passed: snoozed tasks wake, contacts who never answered go cold
         followup.tick(store.conn, now, settings.schedule)
         # Tasks opened since their lead's mail was read (a nudge after a send, a report-back

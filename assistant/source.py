@@ -43,6 +43,9 @@ class MailSource(Protocol):
     def drafts_folder(self) -> str:
         """Where drafts go: the IMAP folder's name, or the Maildir folder's path."""
 
+    def sent_folder(self) -> str:
+        """The folder of sent mail, as `folder_status` and `fetch_after` name it."""
+
     def append_draft(self, content: bytes) -> None:
         """Put one message in the Drafts folder, flagged as a draft."""
 

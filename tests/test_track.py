@@ -49,3 +49,46 @@ def test_mail_in_the_thread_from_someone_else_changes_nothing(tmp_path):
     _deliver(tmp_path / "mail", "other.test", other, 1)
     scan_account(store, source, settings, "main", NOW + timedelta(hours=2))
     assert _tasks(store) == {"reach_out": "open", "thank": "open"}
+
+
+def _sent(root, name: str, data: bytes, offset: int) -> None:
+    sent = root / ".Sent"
+    for sub in ("cur", "new", "tmp"):
+        (sent / sub).mkdir(parents=True, exist_ok=True)
+    _deliver(sent, name, data, offset)
+
+
+def _kinds(store) -> dict[str, tuple[str, str | None]]:
+    return {r[0]: (r[1], r[2]) for r in store.conn.execute("SELECT kind, status, done_how FROM tasks ORDER BY id")}
+
+
+def test_outreach_the_user_sent_from_their_own_client_closes_the_task_and_schedules_a_nudge(tmp_path):
+    settings, store, source = maildir_account(tmp_path, [introduction(msgid="<intro@test.example>")])
+    # Jordan wrote to Dana by hand (not our draft), after the introduction arrived.
+    mine = _message("Jordan Rivera <jordan.rivera@example.com>", "Dana Whitfield <dana@acme.example>",
+                    "Great to meet you", "Hi Dana, Priya tells me you lead data at Acme...\n", msgid="<mine@example.com>")
+    _sent(tmp_path / "mail", "mine.test", mine, 1)
+    # ... and sent the assistant's thank-you draft as it was, from the mail client.
+    thank_id = store.conn.execute("SELECT d.message_id FROM drafts d JOIN tasks t ON t.id=d.task_id"
+                                  " WHERE t.kind='thank'").fetchone()[0]
+    thanks = _message("Jordan Rivera <jordan.rivera@example.com>", "Priya Natarajan <priya@northwind.example>",
+                      "Re: Intro", "Thank you!\n", msgid=f"<{thank_id}>")
+    _sent(tmp_path / "mail", "thanks.test", thanks, 2)
+
+    scan_account(store, source, settings, "main", NOW + timedelta(hours=2))
+
+    kinds = _kinds(store)
+    assert kinds["reach_out"] == ("done", "sent") and kinds["thank"] == ("done", "sent")
+    assert kinds["nudge"] == ("open", None)
+    assert store.conn.execute("SELECT COUNT(*) FROM drafts d JOIN tasks t ON t.id=d.task_id"
+                              " WHERE t.kind='nudge'").fetchone()[0] == 1
+
+
+def test_mail_sent_before_the_introduction_arrived_closes_nothing(tmp_path):
+    settings, store, source = maildir_account(tmp_path, [introduction(msgid="<intro@test.example>")])
+    old = _message("Jordan Rivera <jordan.rivera@example.com>", "Dana Whitfield <dana@acme.example>",
+                   "Years ago", "Hi Dana\n", msgid="<old@example.com>")
+    old = old.replace(b"Date: Tue, 24 Nov 2026", b"Date: Tue, 24 Nov 2020")
+    _sent(tmp_path / "mail", "old.test", old, 1)
+    scan_account(store, source, settings, "main", NOW + timedelta(hours=2))
+    assert _kinds(store)["reach_out"] == ("open", None)
