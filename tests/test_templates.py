@@ -56,8 +56,8 @@ def test_check_reports_a_missing_variable_and_a_syntax_error_with_file_and_line(
     done = cli("templates", "check", config=config, check=False)
     assert done.returncode == 1
     folder = tmp_path / "templates"
-    assert f"ERROR  thank" in done.stdout and f"{folder / 'thank.j2'}:4:" in done.stdout and "referer" in done.stdout
-    assert f"ERROR  broken" in done.stdout and f"{folder / 'broken.j2'}:3:" in done.stdout
+    assert "ERROR  thank" in done.stdout and f"{folder / 'thank.j2'}:4:" in done.stdout and "referer" in done.stdout
+    assert "ERROR  broken" in done.stdout and f"{folder / 'broken.j2'}:3:" in done.stdout
     assert "ok     nudge" in done.stdout  # the shipped ones still check
 
 
