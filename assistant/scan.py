@@ -98,7 +98,7 @@ class _Screen:
     def __call__(self, batch: list[RawMail]) -> set[int]:
         from .detect import detect_from_headers  # loaded once there is mail: a no-change scan stays quick
 
-        read = self.current = _Read([])
+        read = self.current  # the batch being read; `take` hands it over
         for raw in batch:
             try:
                 read.headers[raw.uid] = parse_header(raw)
@@ -120,9 +120,10 @@ class _Screen:
         return wanted
 
     def take(self, batch: list[RawMail]) -> _Read:
-        """The batch with what phase one found (read now if the source skipped the screen)."""
-        if {raw.uid for raw in batch} != self.current.headers.keys():
-            self([replace(raw, parts=()) for raw in batch])
+        """The batch with what phase one found (screened now where a source did not ask)."""
+        unscreened = [replace(raw, parts=()) for raw in batch if raw.uid not in self.current.headers]
+        if unscreened:
+            self(unscreened)
         read, self.current = self.current, _Read([])
         read.raws = batch
         return read
