@@ -207,7 +207,7 @@ class ImapSource:
         self.client = client
         self.settings = settings
         self.capabilities = {c.decode().upper() if isinstance(c, bytes) else str(c).upper() for c in client.capabilities()}
-        self._drafts_folder: str | None = None
+        self._role_folders: dict[str, str] = {}  # SPECIAL-USE flag -> folder name
 
     @classmethod
     def connect(cls, account: str, settings: ImapSettings, fallback_username: str) -> ImapSource:
@@ -325,16 +325,20 @@ class ImapSource:
         names = {name for _, name in folders}
         return next((name for name in common if name in names), None)
 
-    def drafts_folder(self) -> str:
-        if self._drafts_folder is None:
-            found = self.special_folder("\\Drafts", self.settings.drafts_folder, COMMON_DRAFTS)
+    def _role_folder(self, flag: str, configured: str, common: tuple[str, ...], key: str) -> str:
+        """The Drafts or Sent folder, looked up (one LIST) once a session."""
+        if flag not in self._role_folders:
+            found = self.special_folder(flag, configured, common)
             if found is None:
                 raise MailboxError(
-                    f"{self.settings.host}: no Drafts folder (no SPECIAL-USE \\Drafts, none of "
-                    f"{', '.join(COMMON_DRAFTS)}); set drafts_folder in the config"
+                    f"{self.settings.host}: no {key.removesuffix('_folder').title()} folder (no SPECIAL-USE "
+                    f"{flag}, none of {', '.join(common)}); set {key} in the config"
                 )
-            self._drafts_folder = found
-        return self._drafts_folder
+            self._role_folders[flag] = found
+        return self._role_folders[flag]
+
+    def drafts_folder(self) -> str:
+        return self._role_folder("\\Drafts", self.settings.drafts_folder, COMMON_DRAFTS, "drafts_folder")
 
     def drafts_present(self, message_ids: Iterable[str]) -> set[str]:
         wanted = set(message_ids)
@@ -364,13 +368,7 @@ class ImapSource:
     # the Trash; never a plain EXPUNGE, which would also purge what the user marked \Deleted.
 
     def sent_folder(self) -> str:
-        found = self.special_folder("\\Sent", self.settings.sent_folder, COMMON_SENT)
-        if found is None:
-            raise MailboxError(
-                f"{self.settings.host}: no Sent folder (no SPECIAL-USE \\Sent, none of "
-                f"{', '.join(COMMON_SENT)}); set sent_folder in the config"
-            )
-        return found
+        return self._role_folder("\\Sent", self.settings.sent_folder, COMMON_SENT, "sent_folder")
 
     def _search_drafts(self, message_id: str, tag: str, readonly: bool) -> list[int]:
         self.client.select_folder(self.drafts_folder(), readonly=readonly)
