@@ -16,7 +16,7 @@ import re
 import ssl
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import imapclient
 from imapclient.exceptions import IMAPClientError, LoginError
@@ -74,12 +74,11 @@ _ESCAPED = re.compile(rb"\\(.)")
 _OPEN, _CLOSE, _QUOTED, _LITERAL = 1, 2, 3, 4
 
 
-def parse_fetch(data: list) -> dict[int, dict[bytes, object]]:
-    """imaplib's UID FETCH response as {uid: {ITEM: value}}, parentheses as nested lists.
+def _top_lists(data: list) -> Iterator[list]:
+    """Each top-level parenthesised list in imaplib-shaped FETCH data, nested as lists.
 
-    imaplib hands a response over as lines and (line ending in {n}, literal) pairs;
-    this reads them in one pass, the hot loop of a scan, so it stays flat."""
-    out: dict[int, dict[bytes, object]] = {}
+    The data is lines and (line ending in {n}, literal) pairs; they are read in one
+    pass, the hot loop of a scan, so it stays flat."""
     stack: list[list] = []
     current: list = []
     for item in data:
@@ -99,14 +98,11 @@ def parse_fetch(data: list) -> dict[int, dict[bytes, object]]:
                 current = stack.pop() if stack else []
                 if stack:
                     current.append(finished)
-                else:  # the end of one message's items
-                    items = dict(zip(finished[::2], finished[1::2]))
-                    uid = items.get(b"UID")
-                    if isinstance(uid, bytes) and uid.isdigit():
-                        out[int(uid)] = items
+                else:
+                    yield finished
                     current = []
             elif not stack:
-                continue  # the message sequence number before "("
+                continue  # "* 12 FETCH" before "("
             elif kind == _QUOTED:
                 value = match.group(_QUOTED)
                 current.append(_ESCAPED.sub(rb"\1", value) if b"\\" in value else value)
@@ -114,7 +110,100 @@ def parse_fetch(data: list) -> dict[int, dict[bytes, object]]:
                 current.append(literal if literal is not None else b"")
             else:
                 current.append(match.group(kind))
+
+
+def parse_fetch(data: list) -> dict[int, dict[bytes, object]]:
+    """A UID FETCH response as {uid: {ITEM: value}}, parentheses as nested lists."""
+    out: dict[int, dict[bytes, object]] = {}
+    for finished in _top_lists(data):
+        items = dict(zip(finished[::2], finished[1::2]))
+        uid = items.get(b"UID")
+        if isinstance(uid, bytes) and uid.isdigit():
+            out[int(uid)] = items
     return out
+
+
+# Phase one's answer for one message as Dovecot and most servers give it: the items in
+# the order asked, no literal inside the BODYSTRUCTURE.  Its BODYSTRUCTURE stays bytes
+# until the header screen wants the message's text: most mail never needs it parsed.
+_PHASE_ONE = re.compile(
+    rb"\* \d+ FETCH \(UID (\d+) RFC822\.SIZE (\d+) BODYSTRUCTURE (\(.*\)) BODY\[HEADER\.FIELDS \([^()]*\)\] \{\d+\}",
+    re.DOTALL,
+)
+
+
+@dataclass(slots=True)
+class PhaseOne:
+    header: bytes
+    size: int
+    structure: object  # BODYSTRUCTURE as nested lists, or as its unparsed bytes
+
+    def parsed_structure(self) -> object:
+        if isinstance(self.structure, bytes):
+            self.structure = next(_top_lists([self.structure]), None)
+        return self.structure
+
+
+def parse_phase_one(data: list) -> dict[int, PhaseOne]:
+    """Phase one's FETCH response as {uid: PhaseOne}: the common shape by one regex
+    match a message, anything else through `parse_fetch`."""
+    out: dict[int, PhaseOne] = {}
+    other: list = []
+    for k, item in enumerate(data):
+        if isinstance(item, tuple) and (found := _PHASE_ONE.fullmatch(item[0])) and k + 1 < len(data) and data[k + 1] == b")":
+            out[int(found.group(1))] = PhaseOne(item[1], int(found.group(2)), found.group(3))
+        elif not (item == b")" and k and isinstance(data[k - 1], tuple) and _PHASE_ONE.fullmatch(data[k - 1][0])):
+            other.append(item)
+    for uid, items in parse_fetch(other).items():
+        header = next((bytes(v) for key, v in items.items() if key.startswith(b"BODY[HEADER") and isinstance(v, bytes)), b"")
+        size = items.get(b"RFC822.SIZE", b"0")
+        out[uid] = PhaseOne(header, int(size) if isinstance(size, bytes) and size.isdigit() else 0, items.get(b"BODYSTRUCTURE"))
+    return out
+
+
+_MAX_LINE = 1 << 20  # a FETCH response line between literals is short; a longer one is an attack
+
+
+def read_fetch(imap: imaplib.IMAP4, command: bytes) -> tuple[bytes, list]:
+    """Send a FETCH and read its whole response: (completion status, FETCH data as
+    `parse_fetch` reads it: lines, and (line ending in {n}, literal) pairs).
+
+    This reads the connection's buffered stream directly, a line or a literal a call,
+    instead of through imaplib's general response loop, whose per-line work (a regex
+    match, untagged-response bookkeeping, debug logging) costs more than the network
+    does on a large first scan.  It consumes exactly this command's response, so the
+    imaplib session goes on as if imaplib had read it.  Untagged responses other than
+    FETCH (EXISTS, EXPUNGE, FLAGS) are dropped: a scan works by UID and asks the
+    folder's status again next time."""
+    tag = imap._new_tag()
+    imap.send(tag + b" " + command + b"\r\n")
+    readline, read = imap.file.readline, imap.file.read
+    prefix = tag + b" "
+    data: list = []
+    try:
+        while True:
+            line = readline(_MAX_LINE)
+            if not line.endswith(b"\n"):
+                raise imaplib.IMAP4.abort("connection closed or line too long in a FETCH response")
+            if line.startswith(prefix):
+                return line[len(prefix):].split(b" ", 1)[0].upper(), data
+            fetch = line.startswith(b"* ") and b" FETCH " in line[:24]
+            while line.endswith(b"}\r\n"):  # a literal follows, then the rest of the same response
+                size = line[line.rindex(b"{") + 1 : -3]
+                if not size.isdigit():
+                    break
+                literal = read(int(size))
+                if len(literal) != int(size):
+                    raise imaplib.IMAP4.abort("connection closed inside a literal")
+                if fetch:
+                    data.append((line[:-2], literal))
+                line = readline(_MAX_LINE)
+                if not line.endswith(b"\n"):
+                    raise imaplib.IMAP4.abort("connection closed or line too long in a FETCH response")
+            if fetch:
+                data.append(line[:-2])
+    finally:
+        imap.tagged_commands.pop(tag, None)
 
 
 def _text(value: object) -> str:
@@ -193,15 +282,6 @@ def uid_set(uids: Iterable[int]) -> str:
     return ",".join(ranges)
 
 
-@dataclass(slots=True)
-class _Pending:
-    uid: int
-    header: bytes
-    size: int
-    structure: object  # the BODYSTRUCTURE, parsed
-    choices: list = field(default_factory=list)  # the TextChoices read from it, for selected messages
-
-
 class ImapSource:
     def __init__(self, client: imapclient.IMAPClient, settings: ImapSettings):
         self.client = client
@@ -219,12 +299,12 @@ class ImapSource:
 
     def _uid_fetch(self, uids: str, items: str) -> list:
         try:
-            typ, data = self.client._imap.uid("FETCH", uids, items)
+            status, data = read_fetch(self.client._imap, f"UID FETCH {uids} {items}".encode("ascii"))
         except (imaplib.IMAP4.error, OSError) as exc:
             raise MailboxError(f"{self.settings.host}: FETCH failed: {exc}") from None
-        if typ != "OK":
-            raise MailboxError(f"{self.settings.host}: FETCH answered {typ}: {data!r:.200}")
-        return [d for d in data if d is not None]
+        if status != b"OK":
+            raise MailboxError(f"{self.settings.host}: FETCH answered {status.decode('ascii', 'replace')}")
+        return data
 
     def folder_status(self, folder: str) -> FolderStatus:
         what = [b"UIDVALIDITY", b"UIDNEXT"]
@@ -251,25 +331,17 @@ class ImapSource:
             yield self._fetch_batch(folder, uids[start : start + batch_size], select_text)
 
     def _fetch_batch(self, folder: str, uids: list[int], select_text: TextSelector | None) -> list[RawMail]:
-        first = parse_fetch(self._uid_fetch(uid_set(uids), f"(UID RFC822.SIZE BODYSTRUCTURE {_HEADER_ITEM})"))
-        pending: dict[int, _Pending] = {}
+        first = parse_phase_one(self._uid_fetch(uid_set(uids), f"(UID RFC822.SIZE BODYSTRUCTURE {_HEADER_ITEM})"))
+        choices: dict[int, list] = {}  # the text parts chosen for each selected message
         by_sections: dict[tuple[str, ...], list[int]] = defaultdict(list)
-        for uid, items in first.items():
-            header = b""
-            for key, value in items.items():
-                if key.startswith(b"BODY[HEADER"):
-                    header = bytes(value) if isinstance(value, bytes) else b""
-            size = items.get(b"RFC822.SIZE", b"0")
-            pending[uid] = _Pending(uid, header, int(size) if bytes(size).isdigit() else 0, items.get(b"BODYSTRUCTURE"))
         if select_text is None:
-            selected = set(pending)
+            selected = set(first)
         else:
-            selected = select_text([RawMail(folder, uid, item.header, (), item.size) for uid, item in pending.items()])
-        for uid in selected & pending.keys():
-            item = pending[uid]
-            item.choices = select_text_parts(structure_to_parts(item.structure))
+            selected = select_text([RawMail(folder, uid, item.header, (), item.size) for uid, item in first.items()])
+        for uid in selected & first.keys():
+            choices[uid] = select_text_parts(structure_to_parts(first[uid].parsed_structure()))
             sections = []
-            for choice in item.choices:
+            for choice in choices[uid]:
                 sections.append(choice.part.section)
                 if choice.forwarded_header_section:
                     sections.append(choice.forwarded_header_section)
@@ -285,11 +357,11 @@ class ImapSource:
                         bodies[(uid, section)] = bytes(value)
         out = []
         for uid in uids:
-            item = pending.get(uid)
+            item = first.get(uid)
             if item is None:  # expunged between SEARCH and FETCH
                 continue
             parts = []
-            for choice in item.choices:
+            for choice in choices.get(uid, ()):
                 body = bodies.get((uid, choice.part.section), b"")
                 forwarded = bodies.get((uid, choice.forwarded_header_section), b"") if choice.forwarded_header_section else None
                 parts.append(

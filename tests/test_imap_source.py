@@ -5,7 +5,10 @@ from __future__ import annotations
 import pytest
 
 from assistant.config import ImapSettings
-from assistant.imap import ImapSource, parse_fetch, structure_to_parts, uid_set
+import imaplib
+import io
+
+from assistant.imap import ImapSource, parse_fetch, parse_phase_one, read_fetch, structure_to_parts, uid_set
 from assistant.mime import raw_from_bytes, select_text_parts
 from assistant.parse import ParseError, parse
 from shared_data import shared_dir
@@ -31,6 +34,62 @@ def test_parse_fetch_reads_literals_quotes_and_nesting():
     assert (part.section, part.ctype, part.charset, part.encoding) == ("1", "text/plain", "utf-8", "base64")
     mixed = structure_to_parts(got[9][b"BODYSTRUCTURE"])
     assert mixed.ctype == "multipart/mixed" and mixed.children[0].section == "1"
+
+
+class _Wire:
+    """The parts of an imaplib session `read_fetch` uses, over a canned server answer."""
+
+    def __init__(self, answer: bytes):
+        self.file = io.BufferedReader(io.BytesIO(answer))
+        self.sent: list[bytes] = []
+        self.tagged_commands: dict = {}
+
+    def _new_tag(self) -> bytes:
+        self.tagged_commands[b"T1"] = None
+        return b"T1"
+
+    def send(self, data: bytes) -> None:
+        self.sent.append(data)
+
+
+def test_read_fetch_reads_exactly_one_response_with_its_literals():
+    answer = (b"* 1 FETCH (UID 7 BODY[1] {12}\r\nline1\r\n{3}\r\n)\r\n"
+              b"* 3 EXISTS\r\n* OK [HIGHESTMODSEQ 9] (a note)\r\n"
+              b"* 2 FETCH (UID 9 BODY[1] \"x\")\r\n"
+              b"T1 OK Fetch completed.\r\n* 4 EXISTS\r\n")
+    wire = _Wire(answer)
+    status, data = read_fetch(wire, b"UID FETCH 7,9 (BODY.PEEK[1])")
+    assert wire.sent == [b"T1 UID FETCH 7,9 (BODY.PEEK[1])\r\n"]
+    assert status == b"OK" and wire.tagged_commands == {}
+    # the literal may hold what looks like a literal marker; non-FETCH answers are left out
+    assert parse_fetch(data) == {7: {b"UID": b"7", b"BODY[1]": b"line1\r\n{3}\r\n"}, 9: {b"UID": b"9", b"BODY[1]": b"x"}}
+    assert wire.file.read() == b"* 4 EXISTS\r\n"  # what came after the response is left for imaplib
+
+
+def test_read_fetch_reports_refusal_and_cut_connections():
+    assert read_fetch(_Wire(b"T1 NO [SERVERBUG] sorry\r\n"), b"UID FETCH 1 (UID)") == (b"NO", [])
+    for cut in (b"* 1 FETCH (UID 7 BODY[1] {12}\r\nline", b"* 1 FETCH (UID 7"):
+        with pytest.raises(imaplib.IMAP4.abort):
+            read_fetch(_Wire(cut), b"UID FETCH 7 (BODY.PEEK[1])")
+
+
+def test_phase_one_fast_path_reads_as_the_general_parser_does():
+    structure = b'("text" "plain" ("charset" "utf-8") NIL NIL "7bit" 10 1 NIL NIL NIL NIL)'
+    header = b"From: a@b.example\r\n\r\n"
+    common = [(b"* 1 FETCH (UID 7 RFC822.SIZE 42 BODYSTRUCTURE " + structure + b" BODY[HEADER.FIELDS (FROM)] {%d}" % len(header), header), b")"]
+    # another server's order, and a file name sent as a literal inside the BODYSTRUCTURE
+    odd = [(b"* 2 FETCH (BODY[HEADER.FIELDS (FROM)] {%d}" % len(header), header),
+           (b' UID 9 RFC822.SIZE 50 BODYSTRUCTURE ("text" "plain" ("name" {5}', b"a)b\"c"),
+           b') NIL NIL "7bit" 10 1 NIL NIL NIL NIL))']
+    got = parse_phase_one(common + odd)
+    general = parse_fetch(common + odd)
+    assert set(got) == {7, 9}
+    assert isinstance(got[7].structure, bytes)  # not parsed until asked for
+    for uid in (7, 9):
+        assert got[uid].header == header
+        assert got[uid].size == int(general[uid][b"RFC822.SIZE"])
+        assert got[uid].parsed_structure() == general[uid][b"BODYSTRUCTURE"]
+    assert got[9].parsed_structure()[2] == [b"name", b'a)b"c']
 
 
 def test_attached_message_sections_follow_imap_numbering():
