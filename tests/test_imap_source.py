@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
-import pytest
-
-from assistant.config import ImapSettings
 import imaplib
 import io
 
-from assistant.imap import ImapSource, parse_fetch, parse_phase_one, read_fetch, structure_to_parts, uid_set
+import pytest
+from shared_data import shared_dir
+
+from assistant.config import ImapSettings
+from assistant.imap import (
+    ImapSource,
+    parse_fetch,
+    parse_phase_one,
+    read_fetch,
+    structure_to_parts,
+    uid_set,
+)
 from assistant.mime import raw_from_bytes, select_text_parts
 from assistant.parse import ParseError, parse
-from shared_data import shared_dir
 
 
 def test_uid_set_compresses_runs():
