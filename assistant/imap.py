@@ -15,7 +15,7 @@ import logging
 import re
 import ssl
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import imapclient
@@ -71,6 +71,7 @@ def login(client: imapclient.IMAPClient, settings: ImapSettings, cred: credentia
 # One FETCH token a match: ( ) "quoted" {literal} or an atom such as BODY[HEADER.FIELDS (FROM)]<0>.
 _TOKEN = re.compile(rb'(\()|(\))|"((?:[^"\\]|\\.)*)"|\{(\d+)\}$|([^\s()"\[\]{]+(?:\[[^\]]*\](?:<\d+>)?)?)')
 _ESCAPED = re.compile(rb"\\(.)")
+_MSGID = re.compile(rb"<([^<>\s]+)>")
 _OPEN, _CLOSE, _QUOTED, _LITERAL = 1, 2, 3, 4
 
 
@@ -418,16 +419,36 @@ class ImapSource:
             return set()
         folder = self.drafts_folder()
         try:
-            self.client.select_folder(folder, readonly=True)
-            return {m for m in wanted if self.client.search(["HEADER", "Message-ID", f"<{m}>"])}
+            if not self.client.select_folder(folder, readonly=True).get(b"EXISTS"):
+                return set()
+            # Every draft's Message-ID in one FETCH: a SEARCH a draft would cost a round
+            # trip, and the server a pass over the folder, for each of them.
+            status, data = read_fetch(self.client._imap, b"UID FETCH 1:* (UID BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
+        except (IMAPClientError, imaplib.IMAP4.error, OSError) as exc:
+            raise MailboxError(f"{self.settings.host}: reading {folder!r} failed: {exc}") from None
+        if status != b"OK":
+            raise MailboxError(f"{self.settings.host}: reading {folder!r} answered {status.decode('ascii', 'replace')}")
+        present = set()
+        for items in parse_fetch(data).values():
+            for key, value in items.items():
+                if key.startswith(b"BODY[") and isinstance(value, bytes):
+                    present.update(m.decode("ascii", "replace") for m in _MSGID.findall(value))
+        return present & wanted
+
+    def append_drafts(self, contents: Sequence[bytes]) -> None:
+        folder = self.drafts_folder()
+        flags = (imapclient.DRAFT, imapclient.SEEN)
+        try:
+            if len(contents) > 1 and "MULTIAPPEND" in self.capabilities:  # one command, one round trip
+                self.client.multiappend(folder, [{"msg": content, "flags": flags} for content in contents])
+            else:
+                for content in contents:
+                    self.client.append(folder, content, flags=flags)
         except IMAPClientError as exc:
-            raise MailboxError(f"{self.settings.host}: searching {folder!r} failed: {exc}") from None
+            raise MailboxError(f"{self.settings.host}: APPEND to {folder!r} failed: {exc}") from None
 
     def append_draft(self, content: bytes) -> None:
-        try:
-            self.client.append(self.drafts_folder(), content, flags=[imapclient.DRAFT, imapclient.SEEN])
-        except IMAPClientError as exc:
-            raise MailboxError(f"{self.settings.host}: APPEND to {self.drafts_folder()!r} failed: {exc}") from None
+        self.append_drafts([content])
 
     def close(self) -> None:
         try:

@@ -13,7 +13,7 @@ import os
 import re
 import socket
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
@@ -92,8 +92,12 @@ class MaildirSource:
             present.update(m.decode("ascii", "replace") for m in _MSGID.findall(head))
         return present & wanted
 
+    def append_drafts(self, contents: Sequence[bytes]) -> None:
+        for content in contents:
+            _deliver(self.drafts_dir(), content, "D")  # D: the Maildir flag for a draft
+
     def append_draft(self, content: bytes) -> None:
-        _deliver(self.drafts_dir(), content, "D")  # D: the Maildir flag for a draft
+        self.append_drafts([content])
 
     def close(self) -> None:
         pass

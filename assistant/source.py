@@ -2,12 +2,12 @@
 
 The scan only knows `MailSource`; `imap.ImapSource` reads a server, `maildir.MaildirSource`
 a local Maildir++ tree (the demo, and people who sync with mbsync or offlineimap).
-Sources only read, except `append_draft`.
+Sources only read, except `append_drafts`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -46,8 +46,12 @@ class MailSource(Protocol):
     def sent_folder(self) -> str:
         """The folder of sent mail, as `folder_status` and `fetch_after` name it."""
 
+    def append_drafts(self, contents: Sequence[bytes]) -> None:
+        """Put these messages in the Drafts folder, flagged as drafts (in one command where
+        the server can: IMAP MULTIAPPEND); raises MailboxError if they could not be."""
+
     def append_draft(self, content: bytes) -> None:
-        """Put one message in the Drafts folder, flagged as a draft."""
+        """`append_drafts` of one message."""
 
     def close(self) -> None: ...
 

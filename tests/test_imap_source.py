@@ -153,3 +153,22 @@ def test_imap_and_local_parsing_agree_on_real_messages(mailbox):
         if via_imap != local and path.name not in PARSERS_DISAGREE:
             mismatches.append(path.name)
     assert not mismatches, f"IMAP and local parse differ for {mismatches}"
+
+
+@pytest.mark.parametrize("multiappend", [True, False])
+def test_drafts_go_in_together_and_are_found_by_message_id(mailbox, multiappend):
+    settings = ImapSettings(host=mailbox.host, port=mailbox.port_tls, ca_file=mailbox.ca_file, username=mailbox.username)
+    source = ImapSource(mailbox.connect("tls"), settings)
+    if not multiappend:
+        source.capabilities.discard("MULTIAPPEND")  # a server without it: one APPEND a draft
+    drafts = [f"From: me@b.example\r\nMessage-ID: <d{k}@b.example>\r\nSubject: {k}\r\n\r\nbody {k}\r\n".encode() for k in range(3)]
+    try:
+        assert source.drafts_present(["d0@b.example"]) == set()  # an empty Drafts folder
+        source.append_drafts(drafts[:2])
+        source.append_drafts(drafts[2:])
+        assert source.drafts_present(["d0@b.example", "d2@b.example", "other@b.example"]) == {"d0@b.example", "d2@b.example"}
+    finally:
+        source.close()
+    folder = "Drafts"
+    flags = mailbox.fetch_flags(folder)
+    assert len(flags) == 3 and all(b"\\Draft" in f and b"\\Seen" in f for f in flags.values())
