@@ -17,6 +17,7 @@ import hashlib
 import quopri
 import re
 from dataclasses import replace
+from datetime import datetime, timedelta, timezone
 from email.header import decode_header, make_header
 from email.utils import getaddresses, parsedate_to_datetime
 
@@ -26,7 +27,9 @@ from .mail import Forwarded, Mail, Person, RawMail, RawPart
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 _MSGID = re.compile(r"<([^<>\s]+)>")
 _FOLD = re.compile(r"\r?\n(?=[ \t])")
-_FIELD = re.compile(r"^([\x21-\x39\x3b-\x7e]+)[ \t]*:(.*)$")
+# A field: its name, a colon, and its value with any folded continuation lines.
+_FIELD = re.compile(r"^([\x21-\x39\x3b-\x7e]+)[ \t]*:([^\n]*(?:\n[ \t][^\n]*)*)", re.MULTILINE)
+_HEADER_END = re.compile(r"^\r?$", re.MULTILINE)
 # One address as most mail writes it: `Name <addr>`, `<addr>` or a bare `addr`.
 _PLAIN_ADDRESS = re.compile(r"^\s*(?:([^<>]*?)\s*<([^<>\s]+@[^<>\s]+)>|([^<>\s]+@[^<>\s]+))\s*$")
 MAX_HEADER_CHARS = 16 * 1024  # a longer header value is cut: no real address list needs more
@@ -48,13 +51,13 @@ def header_fields(block: bytes) -> dict[str, str]:
     except UnicodeDecodeError:
         # Raw 8-bit header text in the wild is mostly Windows-1252; it decodes any byte.
         text = block.decode("cp1252", "replace")
+    end = _HEADER_END.search(text)  # the blank line that ends the header
     fields: dict[str, str] = {}
-    for line in _FOLD.sub("", text).splitlines():
-        if not line:
-            break  # the blank line that ends the header
-        found = _FIELD.match(line)
-        if found:
-            fields.setdefault(found.group(1).lower(), found.group(2).strip()[:MAX_HEADER_CHARS])
+    for found in _FIELD.finditer(text, 0, end.start() if end else len(text)):
+        name = found.group(1).lower()
+        if name not in fields:
+            value = found.group(2)
+            fields[name] = (_FOLD.sub("", value) if "\n" in value else value).strip()[:MAX_HEADER_CHARS]
     return fields
 
 
@@ -66,12 +69,14 @@ def decode_words(value: str) -> str:
             value = str(make_header(decode_header(value)))
         except (ValueError, LookupError, UnicodeError, binascii.Error):
             pass  # keep the undecoded text: still readable, never an exception
-    return _CONTROL.sub(" ", value).strip()
+    return (value if value.isprintable() else _CONTROL.sub(" ", value)).strip()
 
 
 def parse_addresses(value: str) -> tuple[Person, ...]:
     """The addresses of a To/Cc/From value; names decoded per address, so that an
     encoded comma cannot split one address in two."""
+    if not value:
+        return ()
     value = value[:MAX_HEADER_CHARS]
     if '"' in value or "(" in value or ";" in value or ":" in value:
         pairs = getaddresses([value])  # quoting, comments or groups: the full RFC 5322 reader
@@ -136,6 +141,30 @@ def decode_part(part: RawPart) -> tuple[str, list[str]]:
     return text.replace("\r\n", "\n").replace("\r", "\n"), defects
 
 
+_MONTHS = {m: k for k, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split(), 1)}
+# The Date most mail has: "Tue, 4 Mar 2025 10:00:00 +0100" (a comment may follow).
+_USUAL_DATE = re.compile(r"(?:[A-Za-z]{3},\s*)?(\d{1,2})\s+([A-Za-z]{3})\s+(\d{4})\s+(\d\d):(\d\d)(?::(\d\d))?\s+([+-]\d\d)(\d\d)\s*(?:\(.*\))?")
+_ZONES: dict[tuple[str, str], timezone] = {}
+
+
+def parse_date(value: str) -> datetime:
+    """A Date header as an aware datetime (naive for "-0000", as `email.utils` reads it).
+
+    The usual form is read by one regex: `parsedate_to_datetime` costs several times
+    more, and a scan reads the Date of every message.  Anything else goes to it."""
+    found = _USUAL_DATE.fullmatch(value)
+    month = found and _MONTHS.get(found.group(2).lower())
+    if not month or found.group(7) + found.group(8) == "-0000":
+        return parsedate_to_datetime(value)
+    hours, minutes = found.group(7), found.group(8)
+    zone = _ZONES.get((hours, minutes))
+    if zone is None:
+        offset = timedelta(hours=abs(int(hours)), minutes=int(minutes))
+        zone = _ZONES.setdefault((hours, minutes), timezone(-offset if hours[0] == "-" else offset))
+    return datetime(int(found.group(3)), month, int(found.group(1)), int(found.group(4)), int(found.group(5)),
+                    int(found.group(6) or 0), tzinfo=zone)
+
+
 def _message_id(fields: dict[str, str]) -> str:
     found = _MSGID.search(fields.get("message-id", ""))
     if found:
@@ -155,7 +184,7 @@ def parse_header(raw: RawMail) -> Mail:
     defects: list[str] = []
     if fields.get("date"):
         try:
-            date = parsedate_to_datetime(fields["date"])
+            date = parse_date(fields["date"])
         except (TypeError, ValueError, IndexError, OverflowError):
             defects.append(f"unparseable Date {fields['date'][:40]!r}")
     senders = parse_addresses(fields.get("from", ""))

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import base64
 import time
+from email.utils import parsedate_to_datetime
 
 import pytest
 
 from assistant.detect import classify_bytes
 from assistant.html import html_to_text
 from assistant.mime import MAX_TEXT_BYTES, PartInfo, raw_from_bytes, select_text_parts
-from assistant.parse import ParseError, decode_words, parse, parse_addresses
+from assistant.parse import ParseError, decode_words, parse, parse_addresses, parse_date
 
 ME = ["dana.whitfield@example.net"]
 HEAD = "From: Sam Oduya <sam@tidewater.example>\r\nTo: Dana <dana.whitfield@example.net>\r\nSubject: test\r\n"
@@ -149,3 +150,20 @@ def test_a_crowd_of_contacts_is_a_group_mail_not_forty_tasks():
             + f"Hi all, I'd like to introduce you to {', '.join(names)}. You should all talk.\r\n").encode()
     found = bounded(data)
     assert found.kind == "none" and "group mail" in found.reasons[0]
+
+
+@pytest.mark.parametrize("value", [
+    "Tue, 4 Mar 2025 10:00:00 +0100", "4 Mar 2025 10:00 -0530", "Tue, 04 Mar 2025 10:00:00 -0000",
+    "Tue, 4 Mar 2025 10:00:00 +0000 (UTC)", "Mon, 31 Feb 2025 10:00:00 +0000", "Tue, 4 Xyz 2025 10:00:00 +0100",
+    "Tue, 4 Mar 2025 10:00:00 GMT", "Tue, 4 Mar 25 10:00:00 +0100", "Tue, 4 Mar 2025 25:00:00 +0100",
+    "Tue, 4 Mar 2025 10:00:00 +9959", "Tue,  4 Mar 2025 10:00:00 +0160", "",
+])
+def test_the_quick_date_reader_agrees_with_the_email_package(value):
+    def reading(parser):
+        try:
+            found = parser(value)
+        except (TypeError, ValueError, IndexError, OverflowError) as exc:
+            return type(exc)
+        return found, found.utcoffset()
+
+    assert reading(parse_date) == reading(parsedate_to_datetime)
