@@ -296,3 +296,13 @@ def test_migration_0002_fills_in_whom_old_tasks_are_about(tmp_path):
         assert 2 in {r[0] for r in store.conn.execute("SELECT version FROM schema_migrations")}
     finally:
         store.close()
+
+
+def test_finding_a_contact_by_name_reads_an_index_not_every_contact(store):
+    """A first scan looks up a contact for each person in each lead: a lookup that read
+    every contact (and every address for each) made a large first scan quadratic."""
+    plan = " ".join(row[3] for row in store.conn.execute(
+        f"EXPLAIN QUERY PLAN {tasks._NAMED} AND NOT EXISTS (SELECT 1 FROM contact_addresses a WHERE a.contact_id=c.id)",
+        ("Dana Kim", "Dana Kim")))
+    assert "USING INDEX contacts_name" in plan and "USING INDEX contact_names_name" in plan
+    assert "contact_addresses_contact" in plan and "SCAN" not in plan
