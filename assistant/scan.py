@@ -129,14 +129,25 @@ class _Screen:
         return read
 
 
-def detect_texts(items: list[tuple[int, Mail, tuple[RawPart, ...]]], me: frozenset[str]) -> dict[int, tuple[Mail, Detection]]:
-    """Add the text to each header and detect: the CPU-heavy part of a scan (a worker's job)."""
+Detected = tuple[Mail, Detection, str | None]  # the mail, what it is, and for a find an excerpt of its new text
+
+
+def detect_texts(items: list[tuple[int, Mail, tuple[RawPart, ...]]], me: frozenset[str]) -> dict[int, Detected]:
+    """Add the text to each header and detect: the CPU-heavy part of a scan (a worker's job).
+
+    Mail that detection settled as "none" comes back without its text: nothing after
+    detection reads it, and a first scan would otherwise send it all back to the scanning
+    process.  A find comes back whole, with the excerpt drafts quote."""
     from .detect import detect
 
     out = {}
     for uid, header, parts in items:
         mail = add_text(header, parts)
-        out[uid] = (mail, detect(mail, me))
+        found = detect(mail, me)
+        if found.kind == "none":
+            out[uid] = (replace(mail, text="", forwarded=()), found, None)
+        else:
+            out[uid] = (mail, found, reply_text(mail.text)[:500])
     return out
 
 
@@ -190,7 +201,7 @@ def follow_up(store: Store, settings: Settings, name: str, mail: Mail, detection
     return tasks.open_tasks(store.conn, name, mail, detection, specs, now)
 
 
-def _commit_batch(store: Store, read: _Read, detected: dict[int, tuple[Mail, Detection]], drafter: Drafter,
+def _commit_batch(store: Store, read: _Read, detected: dict[int, Detected], drafter: Drafter,
                   settings: Settings, name: str, now: datetime, report: ScanReport) -> None:
     """Record a batch's messages and open their tasks (inside the batch's transaction)."""
     new_task_ids: list[int] = []
@@ -206,10 +217,9 @@ def _commit_batch(store: Store, read: _Read, detected: dict[int, tuple[Mail, Det
             continue
         report.messages += 1
         new_task_ids.extend(track.contact_reply(store.conn, name, header, now, settings.schedule))
-        mail, detection = detected.get(raw.uid) or (header, read.verdicts[raw.uid])
+        mail, detection, excerpt = detected.get(raw.uid) or (header, read.verdicts[raw.uid], None)
         for defect in mail.defects:
             log.info("%s UID %d: %s", mail.folder, mail.uid, defect)
-        excerpt = reply_text(mail.text)[:500] if detection.kind != "none" else None
         store.record_message(name, mail, detection, excerpt)
         report.detected[detection.kind] = report.detected.get(detection.kind, 0) + 1
         if detection.kind == "none":
