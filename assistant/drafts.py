@@ -2,10 +2,17 @@
 
 Templates are trusted files; everything taken from an email is data passed to them,
 never compiled as a template, and rendered in a sandbox with StrictUndefined.  Values
-bound for a header lose their control characters before the template sees them;
-addresses must pass a strict check or are left out; headers are built by the email
-library (never by joining strings), so a hostile name or subject cannot add a header.
-Each draft gets a Message-ID derived from its task, so it is never appended twice.
+bound for a header lose their control characters before the template sees them, and
+again as they are written; addresses must pass a strict check or are left out.  The
+message is written here, not by EmailMessage, but every header value is encoded by the
+standard library, never joined in raw: a display name by `email.utils.formataddr`
+(quoted where it has specials) or, when not plain ASCII, as RFC 2047 encoded-words by
+`email.charset` / `email.header.Header`; a subject or a template's header by `Header`,
+folded at its spaces or as encoded-words (short plain ASCII, which `Header` leaves as
+it is, is written as it is); Message-IDs must pass a strict check.  Folds are CRLF and
+a space and no line reaches RFC 5322's 998 characters, so a hostile name or subject
+cannot add a header or break a line.  Each draft gets a Message-ID derived from its
+task, so it is never appended twice.
 
 Who a draft goes to and how it threads is decided here, by task kind (etiquette):
 thank-you and report-back reply in the introduction's thread; the outreach after a
@@ -15,17 +22,19 @@ to a referred contact is a new message; a nudge replies to the outreach it follo
 
 from __future__ import annotations
 
+import binascii
 import hashlib
 import json
 import logging
 import re
 import sqlite3
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import format_datetime
+from email import base64mime
+from email.charset import Charset
+from email.header import Header
+from email.utils import format_datetime, formataddr, getaddresses
 from importlib import resources
 from pathlib import Path
 
@@ -41,15 +50,23 @@ _TEXT_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u2028\u2029]")  # keeps \n 
 _REPLY_PREFIX = re.compile(r"^\s*((re|fwd?|aw|sv|tr)\s*:\s*)+", re.IGNORECASE)
 # Plain ASCII addresses only: anything with spaces, quotes, brackets, commas or line
 # breaks is refused rather than quoted, because it came from someone else's mail.
-_ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+# At most 254 characters (RFC 5321's limit), so that a header line holding one stays short.
+_ADDRESS = re.compile(r"^(?=.{3,254}$)[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
                       r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+# A Message-ID without its brackets: printable ASCII but space, < and >, as parse.py keeps it
+# (at most 250 characters); one that is not is left out of In-Reply-To and References.
+_MESSAGE_ID = re.compile(r"^[!-;=?-~]{1,250}$")
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,60}$")
+CRLF = "\r\n"  # line ends in a draft, as the SMTP policy of the email library writes them
+_FOLD = 78  # the line length RFC 5322 recommends: longer headers are folded, longer body lines encoded
+_UTF8 = Charset("utf-8")  # encodes header text as RFC 2047 encoded-words, B or Q, whichever is shorter
 # Headers the assistant sets itself; a template's `headers` block may add any other.
 RESERVED_HEADERS = frozenset(h.lower() for h in (
     "From", "Sender", "To", "Cc", "Bcc", "Subject", "Date", "Message-ID", "In-Reply-To", "References",
     "X-Assistant-Task", "MIME-Version", "Content-Type", "Content-Transfer-Encoding", "Resent-To",
     "Resent-Cc", "Resent-Bcc", "Return-Path"))
 TAG_HEADER = "X-Assistant-Task"
+APPEND_CHUNK = 100  # drafts a command (IMAP MULTIAPPEND): a crash repeats at most one chunk's check
 REPLY_KINDS = ("thank", "report_back", "do_request")  # replies in the original thread
 
 
@@ -160,39 +177,72 @@ def _rows_people(value: str | None, key: str) -> list[Person]:
     return [Person(str(n or ""), e) for n, e in data if isinstance(e, str)]
 
 
-def _lead(conn: sqlite3.Connection, task: TaskView, now: datetime) -> dict:
+# A list bound as one JSON parameter: one query for a whole scan's tasks, whatever their number.
+_IN = "IN (SELECT value FROM json_each(?))"
+
+
+class Facts:
+    """What the drafts of some tasks read from the database, in one query a table rather
+    than seven a task: a first scan drafts hundreds of tasks at once."""
+
+    def __init__(self, conn: sqlite3.Connection, tasks: list[TaskView]):
+        ids = json.dumps([t.id for t in tasks])
+        leads = json.dumps(sorted({t.lead_id for t in tasks}))
+        # task id -> (its key, whom it is about)
+        self.tasks = {r[0]: (r[1], r[2]) for r in conn.execute(
+            f"SELECT id, key, COALESCE(about_id, contact_id) FROM tasks WHERE id {_IN}", (ids,))}
+        self.originals: dict[tuple[str, str], sqlite3.Row] = {}  # (account, message id) -> the email
+        for account in {t.account for t in tasks}:
+            wanted = json.dumps([t.message_id for t in tasks if t.account == account])
+            for row in conn.execute(f"SELECT * FROM messages WHERE account=? AND message_id {_IN}", (account, wanted)):
+                self.originals[account, row["message_id"]] = row
+        # lead -> its outreach drafts sent, oldest first
+        self.sent: dict[int, list[sqlite3.Row]] = defaultdict(list)
+        for row in conn.execute(
+                "SELECT t.lead_id, d.sent_at, d.subject, d.message_id, COALESCE(t.about_id, t.contact_id) AS about"
+                f" FROM drafts d JOIN tasks t ON t.id=d.task_id WHERE t.lead_id {_IN} AND t.kind='reach_out'"
+                " AND d.state='sent' ORDER BY d.sent_at, d.task_id", (leads,)):
+            self.sent[row["lead_id"]].append(row)
+        # lead -> when its outreach was first done (sent from a mail client, say)
+        self.done_at = dict(conn.execute(
+            f"SELECT t.lead_id, MIN(e.at) FROM task_events e JOIN tasks t ON t.id=e.task_id WHERE t.lead_id {_IN}"
+            " AND t.kind='reach_out' AND e.status='done' GROUP BY t.lead_id", (leads,)).fetchall())
+        # lead -> (at, task kind, status, note) for every event of its tasks, oldest first
+        self.history: dict[int, list[tuple]] = defaultdict(list)
+        for lead, at, kind, status, note in conn.execute(
+                f"SELECT t.lead_id, e.at, t.kind, e.status, e.note FROM task_events e JOIN tasks t ON t.id=e.task_id"
+                f" WHERE t.lead_id {_IN} ORDER BY e.at, e.id", (leads,)):
+            self.history[lead].append((at, kind, status, clean_header(note or "")))
+        self.nudges = dict(conn.execute(
+            f"SELECT lead_id, COUNT(*) FROM tasks WHERE lead_id {_IN} AND kind='nudge' AND status='done'"
+            " GROUP BY lead_id", (leads,)).fetchall())
+
+
+def _lead(facts: Facts, task: TaskView, now: datetime) -> dict:
     """The lead and its history: when the outreach went out, nudges sent, every task event."""
-    sent = conn.execute(
-        "SELECT d.sent_at, d.subject, d.message_id, COALESCE(t.about_id, t.contact_id) AS about FROM drafts d"
-        " JOIN tasks t ON t.id=d.task_id WHERE t.lead_id=? AND t.kind='reach_out' AND d.state='sent'"
-        " ORDER BY d.sent_at", (task.lead_id,)).fetchall()
-    done_at = sent[0]["sent_at"] if sent else conn.execute(
-        "SELECT MIN(e.at) FROM task_events e JOIN tasks t ON t.id=e.task_id"
-        " WHERE t.lead_id=? AND t.kind='reach_out' AND e.status='done'", (task.lead_id,)).fetchone()[0]
+    sent = facts.sent.get(task.lead_id, [])
+    done_at = sent[0]["sent_at"] if sent else facts.done_at.get(task.lead_id)
     days = None
     if done_at:
         days = max((now - datetime.fromisoformat(done_at).astimezone(timezone.utc)).days, 0)
-    history = [{"at": r["at"], "task": r["kind"], "status": r["status"], "note": clean_header(r["note"] or "")}
-               for r in conn.execute("SELECT e.at, t.kind, e.status, e.note FROM task_events e JOIN tasks t"
-                                     " ON t.id=e.task_id WHERE t.lead_id=? ORDER BY e.at, e.id", (task.lead_id,))]
-    nudges = conn.execute("SELECT COUNT(*) FROM tasks WHERE lead_id=? AND kind='nudge' AND status='done'",
-                          (task.lead_id,)).fetchone()[0]
-    about = conn.execute("SELECT COALESCE(about_id, contact_id) FROM tasks WHERE id=?", (task.id,)).fetchone()[0]
+    # Dicts of its own for each task: a template may change what it is given.
+    history = [{"at": at, "task": kind, "status": status, "note": note}
+               for at, kind, status, note in facts.history.get(task.lead_id, ())]
+    about = facts.tasks[task.id][1]
     row = next((r for r in sent if r["about"] == about), sent[0] if sent else None)
     outreach = None
     if row is not None:  # the outreach a nudge follows up: to this contact, else the lead's first
         outreach = {"subject": clean_header(row["subject"], 300), "message_id": row["message_id"], "date": row["sent_at"]}
     return {"kind": task.lead_kind, "subject": clean_header(task.subject, 300),
             "company": clean_header(task.company or "") or None, "role": clean_header(task.role or "") or None,
-            "outreach_date": done_at, "days_since_outreach": days, "nudges_sent": nudges,
+            "outreach_date": done_at, "days_since_outreach": days, "nudges_sent": facts.nudges.get(task.lead_id, 0),
             "history": history, "outreach": outreach}
 
 
-def build_context(conn: sqlite3.Connection, task: TaskView, account: AccountSettings,
+def build_context(facts: Facts, task: TaskView, account: AccountSettings,
                   now: datetime | None = None) -> tuple[dict, sqlite3.Row | None]:
     now = now or datetime.now(timezone.utc)
-    original = conn.execute(
-        "SELECT * FROM messages WHERE account=? AND message_id=?", (task.account, task.message_id)).fetchone()
+    original = facts.originals.get((task.account, task.message_id))
     contacts = list(task.contacts)
     contact = task.contact or (task.to if task.to != task.referrer else None) or (contacts[0] if contacts else None)
     requests: list[str] = []
@@ -203,7 +253,7 @@ def build_context(conn: sqlite3.Connection, task: TaskView, account: AccountSett
         "me": _person(Person(account.name, account.email)), "contact": _person(contact),
         "contacts": [_person(c) for c in contacts], "referrer": _person(task.referrer),
         "company": clean_header(task.company or "") or None, "role": clean_header(task.role or "") or None,
-        "lead_kind": task.lead_kind, "lead": _lead(conn, task, now), "requests": requests,
+        "lead_kind": task.lead_kind, "lead": _lead(facts, task, now), "requests": requests,
         "task": {"id": task.id, "kind": task.kind, "title": clean_header(task.title, 300), "due": task.due},
         "original": {
             "subject": clean_header(original["subject"] if original is not None else task.subject, 300),
@@ -271,9 +321,12 @@ def render_parts(env, name: str, context: dict) -> Parts:
         if block not in template.blocks:
             raise RenderError(f"{template.filename}: no {{% block {block} %}}")
 
-    def block(block_name: str, source=template, owner=env) -> str:
+    # One context for all of a template's blocks, as a whole render has; new_context copies `context`.
+    shared = template.new_context(context)
+
+    def block(block_name: str, source=template, owner=env, block_context=shared) -> str:
         try:
-            return "".join(source.blocks[block_name](source.new_context(dict(context))))
+            return "".join(source.blocks[block_name](block_context))
         except Exception:
             owner.handle_exception()  # re-raised with the template's own file and line in the traceback
 
@@ -290,48 +343,123 @@ def render_parts(env, name: str, context: dict) -> Parts:
     html = None
     if "html" in template.blocks:
         html_env = getattr(env, "html_env", env)
-        html = block("html", html_env.get_template(f"{name}.j2"), html_env).strip()
+        html_template = html_env.get_template(f"{name}.j2")
+        html = block("html", html_template, html_env, html_template.new_context(context)).strip()
     return Parts(clean_header(block("subject"), 300), block("body").strip() + "\n", headers, html or None)
 
 
-def build_message(parts: Parts, to: Addressing, account: AccountSettings, message_id: str, tag: str,
-                  when: datetime | None = None) -> EmailMessage:
-    def addresses(people: list[Person]) -> tuple[Address, ...]:
-        return tuple(Address(display_name=clean_header(p.name), addr_spec=valid_address(p.email))
-                     for p in people if valid_address(p.email))
+# --- the message ---------------------------------------------------------------------------
+# Written as bytes here rather than through EmailMessage, whose header objects were most of
+# a draft's cost; every value still goes through the standard library's encoders.
 
+def _text_header(name: str, value: str) -> str:
+    """`Name: value` for free text (a subject, a template's header), folded and encoded.
+
+    ASCII is folded at its spaces by `Header`, so unfolding gives the text back exactly; other
+    text, text that reads like an encoded-word ("=?"), or a first word too long for the first
+    line, becomes UTF-8 encoded-words, 78 characters a line (more after a very long name, so
+    that one fits on the first line)."""
+    value = clean_header(value, 998 - len(name) - 2)  # a word Header cannot fold still fits a line
+    plain = value.isascii() and "=?" not in value
+    if plain and len(name) + 2 + len(value) <= _FOLD:
+        return f"{name}: {value}{CRLF}"  # what Header gives for it, at a tenth of the cost
+    if plain and len(name) + 2 + len(value.partition(" ")[0]) <= _FOLD:
+        header = Header(value, maxlinelen=_FOLD, header_name=name)
+    else:
+        header = Header(value, _UTF8, maxlinelen=max(_FOLD, len(name) + 26), header_name=name)
+    return f"{name}: {header.encode(linesep=CRLF)}{CRLF}"
+
+
+def _mailbox(name: str, address: str) -> str:
+    """`name <address>` for a valid address: formataddr quotes an ASCII name that has specials;
+    any other name (or one that reads like an encoded-word) is encoded by the UTF-8 charset as
+    an RFC 2047 encoded-word, or by Header as several when one would pass RFC 2047's 75 characters."""
+    if name.isascii() and "=?" not in name:
+        return formataddr((name, address))
+    word = _UTF8.header_encode(name)
+    if len(word) > 75:
+        word = Header(name, _UTF8, maxlinelen=_FOLD - 6).encode(linesep=CRLF)  # room for "Bcc: " or a fold
+    return f"{word} <{address}>"
+
+
+def _address_header(name: str, people: list[Person]) -> str:
+    """`Name: a, b` for the people with a valid address (none: no header), one a line if long."""
+    boxes = [_mailbox(clean_header(p.name), address) for p in people if (address := valid_address(p.email))]
+    if not boxes:
+        return ""
+    line = ", ".join(boxes)
+    return f"{name}: {line if len(name) + 2 + len(line) <= _FOLD else (',' + CRLF + ' ').join(boxes)}{CRLF}"
+
+
+def _ids_header(name: str, ids: list[str]) -> str:
+    """`Name: <id> <id>` for the ids that pass the strict check (none: no header), one a line if long."""
+    ids = [f"<{i}>" for i in ids if _MESSAGE_ID.match(i)]
+    if not ids:
+        return ""
+    line = " ".join(ids)
+    return f"{name}: {line if len(name) + 2 + len(line) <= _FOLD else (CRLF + ' ').join(ids)}{CRLF}"
+
+
+def _text_part(subtype: str, text: str, boundary: str = "") -> bytes:
+    """A text part's Content-* headers, a blank line and the text, CRLF line ends.
+
+    Short lines go as they are (7bit or 8bit, as the email library chose), unless the part holds
+    the multipart boundary; else quoted-printable or base64, whichever is shorter."""
+    data = text.encode("utf-8")
+    lines = data.splitlines()
+    body = b"\r\n".join(lines) + b"\r\n"
+    if max(map(len, lines), default=0) <= _FOLD and not (boundary and boundary.encode() in body):
+        encoding = "7bit" if body.isascii() else "8bit"
+    else:
+        quoted = binascii.b2a_qp(body, istext=True)  # keeps the CRLFs; "=" only before hex or a line end
+        if len(quoted) <= len(binascii.b2a_base64(body)):  # the email library's rule
+            encoding, body = "quoted-printable", quoted
+        else:
+            encoding, body = "base64", base64mime.body_encode(body, eol=CRLF).encode("ascii")
+    return (f'Content-Type: text/{subtype}; charset="utf-8"{CRLF}Content-Transfer-Encoding: {encoding}{CRLF}{CRLF}'
+            .encode("ascii") + body)
+
+
+def build_message(parts: Parts, to: Addressing, account: AccountSettings, message_id: str, tag: str,
+                  when: datetime | None = None) -> bytes:
+    """The draft, as the bytes stored and appended to Drafts."""
     body = parts.body
     if account.signature:
         body += "\n-- \n" + account.signature.strip() + "\n"
-    msg = EmailMessage(policy=SMTP)
-    msg["From"] = Address(display_name=clean_header(account.name), addr_spec=account.email)
-    msg["To"] = addresses(to.to)
-    for name, people in (("Cc", to.cc), ("Bcc", to.bcc)):
-        if addresses(people):
-            msg[name] = addresses(people)
-    msg["Subject"] = parts.subject
+    sender = _address_header("From", [Person(account.name, account.email)])
+    if not sender or not _MESSAGE_ID.match(message_id):
+        raise RenderError(f"cannot write a draft from {account.email!r} with Message-ID {message_id!r}")
+    head = [sender, _address_header("To", to.to), _address_header("Cc", to.cc), _address_header("Bcc", to.bcc),
+            _text_header("Subject", parts.subject)]
     if to.in_reply_to:
-        msg["In-Reply-To"] = f"<{to.in_reply_to}>"
-        msg["References"] = " ".join(f"<{r}>" for r in dict.fromkeys(to.references or [to.in_reply_to]))
-    msg["Message-ID"] = f"<{message_id}>"
-    msg["Date"] = format_datetime(when or datetime.now().astimezone())
-    msg[TAG_HEADER] = tag
+        head += [_ids_header("In-Reply-To", [to.in_reply_to]),
+                 _ids_header("References", list(dict.fromkeys(to.references or [to.in_reply_to])))]
+    head += [_ids_header("Message-ID", [message_id]), f"Date: {format_datetime(when or datetime.now().astimezone())}{CRLF}",
+             _text_header(TAG_HEADER, tag)]
     for name, value in parts.headers:
-        msg[name] = value
-    msg.set_content(body)
-    if parts.html:
-        msg.add_alternative(parts.html, subtype="html")
-    return msg
+        if not _HEADER_NAME.fullmatch(name) or name.lower() in RESERVED_HEADERS:  # as render_parts makes them
+            raise RenderError(f"{name!r} is not a header a template may set")
+        # Reply-To is the one address header a template may set (From, To, Cc, Bcc are ours).
+        head.append(_address_header(name, [Person(n, a) for n, a in getaddresses([value])])
+                    if name.lower() == "reply-to" else _text_header(name, value))
+    head.append(f"MIME-Version: 1.0{CRLF}")
+    if not parts.html:
+        return "".join(head).encode("ascii") + _text_part("plain", body)
+    # "=_" cannot occur in quoted-printable or base64, and a part sent as it is that holds the
+    # boundary is encoded (see _text_part): the boundary is in no part.
+    boundary = "=_" + hashlib.sha256(message_id.encode()).hexdigest()[:32]
+    head.append(f'Content-Type: multipart/alternative;{CRLF} boundary="{boundary}"{CRLF}{CRLF}--{boundary}{CRLF}')
+    return ("".join(head).encode("ascii") + _text_part("plain", body, boundary) + f"{CRLF}--{boundary}{CRLF}".encode()
+            + _text_part("html", parts.html, boundary) + f"{CRLF}--{boundary}--{CRLF}".encode())
 
 
-def render(conn: sqlite3.Connection, env, task: TaskView, account: AccountSettings,
-           template: str | None = None) -> Draft:
-    """The draft for a task whose rule names a template (or `template`, for a preview)."""
+def _render(env, task: TaskView, account: AccountSettings, facts: Facts, template: str | None = None,
+            now: datetime | None = None) -> Draft:
     from jinja2 import TemplateError
 
     settings = getattr(env, "drafts_settings", None) or DraftsSettings()
-    key = conn.execute("SELECT key FROM tasks WHERE id=?", (task.id,)).fetchone()[0]
-    context, original = build_context(conn, task, account)
+    key = facts.tasks[task.id][0]
+    context, original = build_context(facts, task, account, now)
     to = addressing(task, context, original, account, settings)
     context["bcc_referrer"] = any(p == task.referrer for p in to.bcc)
     if not to.to or not valid_address(to.to[0].email):
@@ -341,10 +469,17 @@ def render(conn: sqlite3.Connection, env, task: TaskView, account: AccountSettin
     except (TemplateError, ArithmeticError, AttributeError, LookupError, TypeError, ValueError) as exc:
         # A user's template is code we run: whatever it raises is its error, not the scan's.
         raise RenderError(f"task {task.id}: template {template or task.template!r}: {type(exc).__name__}: {exc}") from exc
-    message_id = draft_message_id(key, account.email)
-    msg = build_message(parts, to, account, message_id, task_tag(key))
-    recipients = [a.addr_spec for h in ("To", "Cc", "Bcc") for a in (msg[h].addresses if msg[h] else ())]
-    return Draft(task.id, message_id, recipients, parts.subject, bytes(msg), task_tag(key))
+    message_id, tag = draft_message_id(key, account.email), task_tag(key)
+    content = build_message(parts, to, account, message_id, tag)
+    # The addresses build_message wrote: those that pass the check, To then Cc then Bcc.
+    recipients = [a for p in (*to.to, *to.cc, *to.bcc) if (a := valid_address(p.email))]
+    return Draft(task.id, message_id, recipients, parts.subject, content, tag)
+
+
+def render(conn: sqlite3.Connection, env, task: TaskView, account: AccountSettings,
+           template: str | None = None) -> Draft:
+    """The draft for a task whose rule names a template (or `template`, for a preview)."""
+    return _render(env, task, account, Facts(conn, [task]), template)
 
 
 def undrafted_tasks(conn: sqlite3.Connection, account_name: str, retry_failed: bool = False) -> list[int]:
@@ -361,26 +496,25 @@ def prepare(conn: sqlite3.Connection, env, task_ids: list[int], account_name: st
 
     A task that cannot be drafted (no address, a broken user template) is logged and
     left without a draft: the scan goes on, and `assistant templates check` says why."""
-    made = 0
-    for task in get_tasks(conn, task_ids, statuses=("open", "snoozed")):
-        if not task.template:
-            continue
+    tasks = [t for t in get_tasks(conn, task_ids, statuses=("open", "snoozed")) if t.template]
+    facts, now = Facts(conn, tasks), datetime.now(timezone.utc)
+    made, failed = [], []
+    for task in tasks:
         try:
-            draft = render(conn, env, task, account)
+            made.append(_render(env, task, account, facts, now=now))
         except RenderError as exc:  # no one to write to is normal (a lead to apply for online)
             (log.info if "no valid address" in str(exc) else log.warning)("no draft: %s", exc)
-            conn.execute("UPDATE tasks SET draft_error=? WHERE id=?", (str(exc)[:500], task.id))
-            continue
-        now = utcnow_iso()
-        cursor = conn.execute(
-            "INSERT OR IGNORE INTO drafts (task_id, message_id, account, recipients, subject, content, state,"
-            " task_tag, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
-            (draft.task_id, draft.message_id, account_name, ",".join(draft.recipients), draft.subject, draft.content,
-             draft.task_tag, now, now),
-        )
-        made += cursor.rowcount
-        conn.execute("UPDATE tasks SET draft_error=NULL WHERE id=? AND draft_error IS NOT NULL", (task.id,))
-    return made
+            failed.append((str(exc)[:500], task.id))
+    conn.executemany("UPDATE tasks SET draft_error=? WHERE id=?", failed)
+    created = utcnow_iso()
+    cursor = conn.executemany(
+        "INSERT OR IGNORE INTO drafts (task_id, message_id, account, recipients, subject, content, state,"
+        " task_tag, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
+        [(d.task_id, d.message_id, account_name, ",".join(d.recipients), d.subject, d.content, d.task_tag,
+          created, created) for d in made])
+    conn.execute(f"UPDATE tasks SET draft_error=NULL WHERE id {_IN} AND draft_error IS NOT NULL",
+                 (json.dumps([d.task_id for d in made]),))
+    return cursor.rowcount
 
 
 def append_pending(conn: sqlite3.Connection, source: MailSource, account_name: str) -> int:
@@ -395,13 +529,20 @@ def append_pending(conn: sqlite3.Connection, source: MailSource, account_name: s
     if not pending:
         return 0
     present = source.drafts_present(row["message_id"] for row in pending)
+    missing = [row for row in pending if row["message_id"] not in present]
     appended = 0
-    for row in pending:
-        if row["message_id"] not in present:
-            source.append_draft(row["content"])
-            appended += 1
-        # Recorded after the APPEND: a crash in between leaves it pending, and the next run
-        # finds it in Drafts by its Message-ID instead of appending it again.
-        conn.execute("UPDATE drafts SET state='appended', updated_at=? WHERE task_id=? AND state='pending'",
-                     (utcnow_iso(), row["task_id"]))
+    for start in range(0, len(missing), APPEND_CHUNK):
+        chunk = missing[start : start + APPEND_CHUNK]
+        source.append_drafts([row["content"] for row in chunk])
+        appended += len(chunk)
+        # Recorded after the APPEND: a crash in between leaves them pending, and the next run
+        # finds them in Drafts by their Message-IDs instead of appending them again.
+        _mark_appended(conn, [row["task_id"] for row in chunk])
+    _mark_appended(conn, [row["task_id"] for row in pending if row["message_id"] in present])
     return appended
+
+
+def _mark_appended(conn: sqlite3.Connection, task_ids: list[int]) -> None:
+    now = utcnow_iso()
+    conn.executemany("UPDATE drafts SET state='appended', updated_at=? WHERE task_id=? AND state='pending'",
+                     [(now, task_id) for task_id in task_ids])

@@ -447,9 +447,6 @@ class ImapSource:
         except IMAPClientError as exc:
             raise MailboxError(f"{self.settings.host}: APPEND to {folder!r} failed: {exc}") from None
 
-    def append_draft(self, content: bytes) -> None:
-        self.append_drafts([content])
-
     def close(self) -> None:
         try:
             self.client.logout()

@@ -96,9 +96,6 @@ class MaildirSource:
         for content in contents:
             _deliver(self.drafts_dir(), content, "D")  # D: the Maildir flag for a draft
 
-    def append_draft(self, content: bytes) -> None:
-        self.append_drafts([content])
-
     def close(self) -> None:
         pass
 

@@ -79,7 +79,7 @@ class Reconnecting:
     """A mail source that reconnects once when the server dropped the session (a review can
     sit at a prompt longer than the server's idle timeout).  Appends are not retried blindly."""
 
-    _NOT_RETRIED = ("append_draft", "append_sent", "close")
+    _NOT_RETRIED = ("append_drafts", "append_sent", "close")
 
     def __init__(self, connect):
         self._connect = connect
@@ -219,7 +219,7 @@ def replace_draft(conn: sqlite3.Connection, source: MailSource, task_id: int, co
     conn.execute("UPDATE drafts SET content=?, edited=1, state=?, updated_at=? WHERE task_id=?",
                  (content, "pending" if was_appended else row["state"], utcnow_iso(), task_id))
     if was_appended:  # a crash before this line leaves it 'pending': the next scan appends it
-        source.append_draft(content)
+        source.append_drafts([content])
         conn.execute("UPDATE drafts SET state='appended', updated_at=? WHERE task_id=?", (utcnow_iso(), task_id))
 
 

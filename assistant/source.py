@@ -50,9 +50,6 @@ class MailSource(Protocol):
         """Put these messages in the Drafts folder, flagged as drafts (in one command where
         the server can: IMAP MULTIAPPEND); raises MailboxError if they could not be."""
 
-    def append_draft(self, content: bytes) -> None:
-        """`append_drafts` of one message."""
-
     def close(self) -> None: ...
 
     # --- sending (drafts.py, send.py): read back, remove and file the assistant's drafts ---

@@ -37,7 +37,7 @@ def test_text_is_dropped_for_messages_the_scan_does_not_select(tmp_path):
 
 def test_drafts_are_flagged_and_found_by_message_id(tmp_path):
     source = MaildirSource(MaildirSettings(path=str(make_maildir(tmp_path / "m", []))))
-    source.append_draft(b"From: a@b.example\r\nMessage-ID: <draft-1@b.example>\r\n\r\nhello\r\n")
+    source.append_drafts([b"From: a@b.example\r\nMessage-ID: <draft-1@b.example>\r\n\r\nhello\r\n"])
     files = list((tmp_path / "m" / ".Drafts" / "cur").iterdir())
     assert len(files) == 1 and files[0].name.endswith(":2,D")
     assert source.drafts_present(["draft-1@b.example", "other@b.example"]) == {"draft-1@b.example"}
