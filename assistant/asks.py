@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 from datetime import datetime
+from functools import lru_cache
 
 from . import cues
 from .dates import find_due
@@ -27,7 +28,9 @@ _POLITE = re.compile(
     r"(?:i['’]?d|i\s+would|we['’]?d|we\s+would)\s+like\s+you\s+to\s+|(?:i|we)\s+need\s+you\s+to\s+)",
     re.IGNORECASE,
 )
-_SENTENCES = re.compile(r"(?<=[.!?])\s+|\n+")
+# Sentences end after ".", "!" or "?", at a blank line, and at a line break, unless the next
+# line starts in lower case: a client broke the sentence there ("Please let\nme know by Friday").
+_SENTENCES = re.compile(r"(?<=[.!?])\s+|\n[^\S\n]*(?:\n\s*)+|\n(?![^\S\n]*[a-zß-öø-ÿ])")
 _VOCATIVE = re.compile(r"^\s*(?:(?:hi|hey|and|so|also|oh)\s+)?([^\W\d_][\w'’-]*)\s*(?:,|\s[-–—])\s")
 
 
@@ -41,6 +44,7 @@ def find_asks(text: str, date: datetime | None, my_names: Collection[str], other
     if not cues.first_match(text, cues.ASK):  # one pass over the text before going sentence by sentence
         return out
     for sentence in _SENTENCES.split(text):
+        sentence = sentence.replace("\n", " ")
         hit = cues.first_hit(sentence, cues.ASK)
         if hit and not _addressed_to_other(sentence, my_names, others):
             found, label = hit
@@ -58,8 +62,7 @@ def _addressed_to_other(sentence: str, my_names: Collection[str], others: Collec
     return name not in my_names and name in others
 
 
+@lru_cache(maxsize=8)  # asks and referrals both read a message's new text without them
 def without_promises(text: str) -> str:
     """The text without what the sender promises to do themselves ("I'll reach out to Tom")."""
-    if cues.has_any(text, "i'll", "i’ll", "i will", "let me", "going to", "happy to"):
-        return cues.PROMISE.sub(" ", text)
-    return text
+    return cues.PROMISE.sub(" ", text)

@@ -115,7 +115,7 @@ def _detect(mail: Mail, me: frozenset[str]) -> Detection:
     if verdict is not None:
         return verdict
     ctx = _context(mail, me)
-    reason = bulk_text_reason(f"{ctx.new}\n{ctx.signature}")
+    reason = bulk_text_reason(ctx.new, ctx.signature)
     if reason:
         return _none(reason, 0.9)
     for step in (_introduction, _referral, _lead, _request):
@@ -228,7 +228,7 @@ def _introduction(ctx: Context) -> Detection | None:
 
 def _writes_first(text: str) -> bool:
     """The contact introducing themselves at someone's suggestion ("Priya suggested I reach out")."""
-    return cues.has_any(text, "myself", "suggested", "told me") and bool(cues.SELF_INTRO.search(text))
+    return bool(cues.SELF_INTRO.search(text))
 
 
 def _names_paired(subject: str, ctx: Context) -> bool:
@@ -285,7 +285,7 @@ def _referral(ctx: Context) -> Detection | None:
 
 
 def _selling(text: str) -> bool:
-    return cues.has_any(text, "demo", "trial", "our ", "help your", "help you and", "% off", "pricing") and bool(cues.SALES.search(text))
+    return bool(cues.SALES.search(text))
 
 
 def _to_me_personally(ctx: Context) -> bool:
@@ -297,12 +297,14 @@ def _lead(ctx: Context) -> Detection | None:
     """A person telling me about an opening, with a company, a role or a job link."""
     if not _to_me_personally(ctx):
         return None
-    if (cues.PROCESS.search(ctx.new) or cues.first_match(ctx.new, cues.INTRO_REPLY)) and _asks(ctx):
+    # Every message that gets this far has its asks worked out (by `_request`, or as the
+    # requests of a lead): looking at them first spares most messages the other two tests.
+    if _asks(ctx) and (cues.PROCESS.search(ctx.new) or cues.first_match(ctx.new, cues.INTRO_REPLY)):
         return None  # a next step in a process or an introduction thread: a request
     body = ctx.body
     offers = cues.all_matches(body, cues.LEAD_OFFER)
     found = [*cues.all_matches(body, cues.LEAD), *offers]
-    link = _JOB_LINK.search(body)
+    link = _JOB_LINK.search(body) if found else None
     if not [c for c in found if c != "suggests applying"] and not (found and link):
         return None  # "apply" or "thought of you" alone is a lead only with a job link
     subjects = [ctx.mail.subject, *(q.subject for q in ctx.forwards)]
@@ -349,7 +351,7 @@ def _complete(found: Detection, ctx: Context) -> Detection:
 
 def _referrer(ctx: Context) -> Person:
     """The sender, or for a forward the person the text says it comes from ("on behalf of Ana")."""
-    found = ctx.forwards and cues.has_any(ctx.new, "behalf", "asked me") and cues.ON_BEHALF.search(ctx.new)
+    found = ctx.forwards and cues.ON_BEHALF.search(ctx.new)
     if found:
         name = fold(found.group("a") or found.group("b"))
         for quoted in ctx.forwards:

@@ -45,6 +45,7 @@ _FORWARD_MARKER = re.compile(
 )
 _MARKER_WORDS = ("message", "weitergeleitete", "mensaje", "пересылаемое")  # one is in every marker
 _RULE = re.compile(r"^\s*(_{8,}|-{8,}|={8,})\s*$")
+_RULE_CHARS = ("_", "-", "=")
 _QUOTED = re.compile(r"^\s*>")
 _DEQUOTE = re.compile(r"^\s*> ?")
 
@@ -60,6 +61,8 @@ _LEGAL = re.compile(
     r"(is|are|may|contains?|and)|the information (contained )?in this (e-?mail|message))",
     re.IGNORECASE,
 )
+# One regex call a line for the three (a match on the stripped line is one on the line: they begin with "^\s*").
+_SIGNATURE_START = re.compile("|".join(f"(?:{p.pattern})" for p in (_SIG_DASHES, _MOBILE, _LEGAL)), re.IGNORECASE)
 _VALEDICTION = re.compile(
     r"^\s*((best|kind|warm|warmest)( regards| wishes)?|regards|cheers|thanks( so much| again| a lot)?|"
     r"thank you( so much)?|many thanks|sincerely|yours( truly)?|love|xo+|take care|all the best|"
@@ -179,6 +182,9 @@ def split_quotes(text: str, is_forward: bool = False, depth: int = 0) -> Split:
     forwarded message rather than reply history.  `depth` counts the quoted messages
     already split off above this text: past MAX_NESTING the rest stays one block.
     """
+    markers = _has_marker_word(text)
+    if not markers and ":" not in text and ">" not in text and text.count("\n") < MAX_LINES:
+        return Split(text.strip())  # no quote, marker, header or attribution line: all of it is new
     lines = text.split("\n", MAX_LINES)[:MAX_LINES]
     new: list[str] = []
     i = 0
@@ -188,10 +194,15 @@ def split_quotes(text: str, is_forward: bool = False, depth: int = 0) -> Split:
         if stripped.startswith(">"):
             i += 1
             continue
-        # Character tests first: most lines are prose, and a regex call a line adds up.
+        # Most lines are prose: without a colon here or on the next line, a marker word or a
+        # rule, none of the tests below can succeed.
+        if not (markers or ":" in line or stripped[:1] in _RULE_CHARS or (i + 1 < len(lines) and ":" in lines[i + 1])):
+            new.append(line)
+            i += 1
+            continue
         lowered = stripped[:60].lower()
         marker = any(w in lowered for w in _MARKER_WORDS) and bool(_FORWARD_MARKER.match(stripped))
-        rule = stripped[:1] in ("_", "-", "=") and bool(_RULE.match(line))
+        rule = stripped[:1] in _RULE_CHARS and bool(_RULE.match(line))
         if marker and _next_is_quote(lines, i + 1):
             # Apple Mail quotes a forwarded message, its header block included, with ">".
             lines = [*lines[: i + 1], *(_DEQUOTE.sub("", ln, count=1) for ln in lines[i + 1 :])]
@@ -213,6 +224,17 @@ def split_quotes(text: str, is_forward: bool = False, depth: int = 0) -> Split:
         new.append(line)
         i += 1
     return Split("\n".join(new).strip())
+
+
+def _has_marker_word(text: str) -> bool:
+    """Whether a line of the text may have a word of a forward marker (in any case)."""
+    # bytes.lower() lower-cases ASCII letters only, at a fraction of the cost of str.lower(), and
+    # no other letter lower-cases to the Latin words; the Cyrillic one needs Cyrillic letters,
+    # whose UTF-8 begins with byte D0 or D1.
+    data = text.encode("utf-8", "surrogatepass").lower()
+    if any(w.encode() in data for w in _MARKER_WORDS if w.isascii()):
+        return True
+    return (b"\xd0" in data or b"\xd1" in data) and any(w in text.lower() for w in _MARKER_WORDS if not w.isascii())
 
 
 def _skip_blank(lines: list[str], i: int) -> int:
@@ -272,7 +294,7 @@ def split_signature(text: str, sender_names: tuple[str, ...] = ()) -> tuple[str,
         stripped = line.strip()
         if not stripped:
             continue
-        if _SIG_DASHES.match(line) or _MOBILE.match(stripped) or _LEGAL.match(stripped):
+        if _SIGNATURE_START.match(stripped):
             return "\n".join(lines[:i]).strip(), "\n".join(lines[i:]).strip()
         if content_seen and _is_name_line(stripped, sender_names):
             return "\n".join(lines[:i]).strip(), "\n".join(lines[i:]).strip()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from .cues import Phrase
 from .mail import Mail
 
 # Local parts that mailboxes of robots and departments use, not people.
@@ -31,18 +32,19 @@ _AUTO_SUBJECT = re.compile(
     re.IGNORECASE,
 )
 # Wording that only mass mail uses; checked on the first lines and the footer of the new text.
-_BULK_TEXT = re.compile(
+# A text has one of its keywords (`_BULK_WORDS`) before the pattern is tried.
+_BULK_WORDS = ("unsubscribe", "receiv", "intended for", "sent to", "preferences", "first", "dear ", "automated", "browser", "invited")
+_BULK_TEXT = Phrase(
     r"\bunsubscribe\b|you (are|were) receiving this|(do not|don't|no longer) (wish|want) to receive|you received this (e-?mail|message) because|"
     r"this (e-?mail|message) was (sent|intended) (to|for)|manage (your )?(email )?preferences|"
     r"\{\s*first_?name\s*\}|%%?first_?name%%?|dear (candidate|applicant|customer|member|user)\b|"
     r"this is an automated (message|e-?mail)|view (it|this e-?mail) in (your|a) browser|"
     r"you have been invited to the following event",
-    re.IGNORECASE,
+    keys=_BULK_WORDS,
 )
-_OUT_OF_OFFICE = re.compile(
+_OUT_OF_OFFICE = Phrase(
     r"\b(i am|i'm|i will be) (currently )?(out of (the )?office|away from (the |my )?(office|desk|e-?mail)|on (annual |parental |maternity |paternity )?leave|"
     r"travel+ing with limited)|\blimited access to (e-?mail|my inbox)\b|\bwon't be checking (e-?mail|my inbox)\b",
-    re.IGNORECASE,
 )
 
 
@@ -83,19 +85,23 @@ def automated_reason(mail: Mail) -> str | None:
     return None
 
 
-# Words one of which every _BULK_TEXT phrase contains: a cheap test before the regex.
-_BULK_WORDS = ("unsubscribe", "receiv", "intended for", "sent to", "preferences", "first", "dear ", "automated", "browser", "invited")
-
-
-def bulk_text_reason(text: str) -> str | None:
-    """Mass-mail or auto-reply wording in the sender's own text."""
-    lowered = text.lower()
-    found = _BULK_TEXT.search(text) if any(w in lowered for w in _BULK_WORDS) else None
-    if found:
-        return f"bulk-mail wording: '{found.group(0).lower()}'"
-    found = _OUT_OF_OFFICE.search(text[:600])
-    if found:
-        return f"out-of-office wording: '{found.group(0).lower()}'"
+def bulk_text_reason(*parts: str) -> str | None:
+    """Mass-mail or auto-reply wording in the sender's own text, given as parts (what they wrote,
+    their signature) that read as one text with a line break between each."""
+    # No keyword and no out-of-office wording spans a line break: the parts are read apart,
+    # the first as the rest of detection reads it.
+    if any(_BULK_TEXT.has_key(part) for part in parts):
+        found = _BULK_TEXT.pattern.search("\n".join(parts))
+        if found:
+            return f"bulk-mail wording: '{found.group(0).lower()}'"
+    room = 600  # out-of-office wording comes first
+    for part in parts:
+        found = _OUT_OF_OFFICE.search(part, room)
+        if found:
+            return f"out-of-office wording: '{found.group(0).lower()}'"
+        room -= len(part) + 1
+        if room <= 0:
+            break
     return None
 
 

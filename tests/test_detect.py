@@ -11,13 +11,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from assistant import cues
+from assistant.asks import find_asks
 from assistant.dates import find_due
 from assistant.detect import classify_bytes, detect, detect_from_headers
 from assistant.mail import Mail, Person
 from assistant.mime import raw_from_bytes
 from assistant.parse import parse
 from assistant.quotes import split_quotes, split_signature, unwrap
-from assistant.senders import is_role_address
+from assistant.senders import _BULK_TEXT, _OUT_OF_OFFICE, is_role_address
 from shared_data import shared_dir
 
 MESSAGES = Path(__file__).parent / "messages"
@@ -206,6 +208,66 @@ def test_signature_split_at_name_mobile_line_and_footer():
 def test_unwrap_joins_wrapped_paragraphs_only():
     text = "x" * 70 + "\ncontinued here\n\nShort line\nAnother short line"
     assert unwrap(text) == "x" * 70 + " continued here\n\nShort line\nAnother short line"
+
+
+@pytest.mark.parametrize(
+    ("text", "asks"),
+    [
+        ("I moved the agenda to Monday, please let.", []),  # "let" alone asks nothing
+        ("The slides are in the folder. Please let me know.", []),  # nor "let me know" with nothing to let me know
+        ("Please let me know by Friday whether Tuesday works.", ["let me know by Friday whether Tuesday works"]),
+        ("Please let\nme know by Friday whether Tuesday works.", ["let me know by Friday whether Tuesday works"]),
+        ("Please let us have your comments.", ["let us have your comments"]),
+        ("Please apply.", ["apply"]),
+    ],
+)
+def test_please_let_is_an_ask_only_with_what_to_let_me_know(text, asks):
+    assert [request.text for request, _ in find_asks(text, BASE, {"dana"}, [])] == asks
+
+
+def test_please_let_broken_over_two_lines_is_one_request_with_its_due_date():
+    body = "Hi Jordan,\r\n\r\nThe offsite moved to Tuesday. Please let\r\nme know by Friday whether you can join.\r\n\r\nSam\r\n"
+    data = f"From: Sam Oduya <sam.oduya@tidewater.example>\r\nTo: Jordan Rivera <{ME}>\r\nSubject: offsite\r\nDate: Wed, 4 Mar 2026 10:00:00 -0500\r\n\r\n{body}"
+    found = classify_bytes(data.encode(), [ME])
+    assert found.kind == "request"
+    assert [r.text for r in found.requests] == ["let me know by Friday whether you can join"]
+    assert found.requests[0].due.date().isoformat() == "2026-03-06"
+    alone = data.replace("Please let\r\nme know by Friday whether you can join.", "Please let.")
+    assert classify_bytes(alone.encode(), [ME]).kind == "none"
+
+
+# Words the phrases are made of, white space of all kinds, and letters whose case the regex
+# engine and str.lower() treat apart ("İ" lengthens, "ı" and "ſ" match "i" and "s", "Σ").
+_PHRASE_TOKENS = [
+    "please", "send", "let", "me", "know", "could", "you", "can", "would", "will", "u", "i", "i'll", "I’d", "we're",
+    "reach", "out", "to", "talk", "with", "meet", "introduce", "intro", "hiring", "is", "are", "the", "a", "role", "at",
+    "thanks", "for", "bcc", "cc'd", "happy", "going", "just", "call", "text", "email", "e-mail", "apply", "looking",
+    "someone", "engineer", "budget", "paid", "free", "available", "what", "when", "your", "availability", "office",
+    "unsubscribe", "first_name", "Jordan", "Dana", "Tom", "Acme", "his", "number", "linkedin", "drop", "them", "line",
+    " ", " ", "  ", "\n", "\n\n", ", ", ". ", "! ", "? ", " - ", " – ", "(", ")", ":", "'", "’", "\t", "\xa0", "\u2003",
+    "İ", "ı", "ſ", "Σ", "\u212a", "É", "ß", "%", "{", "}",
+]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from(_PHRASE_TOKENS), max_size=40).map("".join), st.integers(min_value=0, max_value=300))
+def test_phrases_are_found_where_their_pattern_is(text, end):
+    """The fast search of `Phrase` gives what a plain search (after the keyword test) gives."""
+
+    def plain(phrase, stop):
+        keyed = phrase.keys is None or any(text.lower().find(k, 0, stop) != -1 for k in phrase.keys)
+        found = phrase.pattern.search(text, 0, stop) if keyed else None
+        return found and (found.span(), found.group())
+
+    families = (cues.INTRO, cues.INTRO_WEAK, cues.INTRO_REPLY, cues.REFERRAL, cues.REFERRAL_WEAK, cues.LEAD, cues.LEAD_OFFER, cues.ASK)
+    others = (cues.SELF_INTRO, cues.PROCESS, cues.SALES, cues.JOB_CONTEXT, cues.PROMISE, cues.ON_BEHALF, _BULK_TEXT, _OUT_OF_OFFICE)
+    for phrase in [*(p for family in families for p in family), *others, *cues.me_patterns("Jordan")]:
+        found = phrase.search(text)
+        assert (found and (found.span(), found.group())) == plain(phrase, len(text)), phrase.pattern.pattern
+        found = phrase.search(text, end)
+        assert (found and (found.span(), found.group())) == plain(phrase, end), phrase.pattern.pattern
+    keyed = any(k in text.lower() for k in cues.PROMISE.keys)
+    assert cues.PROMISE.sub(" ", text) == (cues.PROMISE.pattern.sub(" ", text) if keyed else text)
 
 
 @pytest.mark.parametrize("address", ["no-reply@x.example", "jobalerts-noreply@x.example", "notifications@x.example",
