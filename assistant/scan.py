@@ -205,6 +205,7 @@ def _commit_batch(store: Store, read: _Read, detected: dict[int, Detected], draf
                   settings: Settings, name: str, now: datetime, report: ScanReport) -> None:
     """Record a batch's messages and open their tasks (inside the batch's transaction)."""
     new_task_ids: list[int] = []
+    processed: list[Detected] = []
     for raw in read.raws:
         header = read.headers[raw.uid]
         if isinstance(header, ParseError):
@@ -220,7 +221,7 @@ def _commit_batch(store: Store, read: _Read, detected: dict[int, Detected], draf
         mail, detection, excerpt = detected.get(raw.uid) or (header, read.verdicts[raw.uid], None)
         for defect in mail.defects:
             log.info("%s UID %d: %s", mail.folder, mail.uid, defect)
-        store.record_message(name, mail, detection, excerpt)
+        processed.append((mail, detection, excerpt))
         report.detected[detection.kind] = report.detected.get(detection.kind, 0) + 1
         if detection.kind == "none":
             continue
@@ -228,6 +229,7 @@ def _commit_batch(store: Store, read: _Read, detected: dict[int, Detected], draf
         new_task_ids.extend(opened)
         report.found.append({"folder": mail.folder, "uid": mail.uid, "subject": mail.subject,
                              **detection.as_dict(), "tasks": len(opened)})
+    store.record_messages(name, processed)  # before the drafts: they quote the messages they answer
     report.tasks_opened += len(new_task_ids)
     drafter.prepare(new_task_ids)
 

@@ -140,17 +140,15 @@ class Store:
             )
         return known
 
-    def record_message(self, account: str, mail: Mail, detection: Detection, excerpt: str | None = None) -> None:
-        """Remember a processed message; for one that opens a lead, also what drafts need to
-        answer it in its thread (recipients for reply-all, references, an excerpt)."""
-        lead = detection.kind != "none"
-        recipients = json.dumps({key: [[p.name, p.email] for p in people] for key, people in
-                                 (("to", mail.to), ("cc", mail.cc), ("reply_to", mail.reply_to))}) if lead else None
-        self.conn.execute(
-            "INSERT OR IGNORE INTO messages (account, message_id, folder, uid, date, sender, subject, kind,"
-            " confidence, detection, status, seen_at, recipients, refs, excerpt)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?, 'processed', ?,?,?,?)",
-            (
+    def record_messages(self, account: str, processed: list[tuple[Mail, Detection, str | None]]) -> None:
+        """Remember processed messages (mail, detection, excerpt); for one that opens a lead,
+        also what drafts need to answer it in its thread (recipients for reply-all,
+        references, an excerpt).  One statement a batch: a first scan records thousands."""
+        seen_at = utcnow_iso()
+        rows = []
+        for mail, detection, excerpt in processed:
+            lead = detection.kind != "none"
+            rows.append((
                 account,
                 mail.message_id,
                 mail.folder,
@@ -161,11 +159,17 @@ class Store:
                 detection.kind,
                 detection.confidence,
                 json.dumps(detection.as_dict()) if lead else None,
-                utcnow_iso(),
-                recipients,
+                seen_at,
+                json.dumps({key: [[p.name, p.email] for p in people] for key, people in
+                            (("to", mail.to), ("cc", mail.cc), ("reply_to", mail.reply_to))}) if lead else None,
                 " ".join(f"<{ref}>" for ref in mail.references) if lead else None,
                 excerpt,
-            ),
+            ))
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO messages (account, message_id, folder, uid, date, sender, subject, kind,"
+            " confidence, detection, status, seen_at, recipients, refs, excerpt)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?, 'processed', ?,?,?,?)",
+            rows,
         )
 
     def record_skipped(self, account: str, folder: str, uid: int, message_id: str, reason: str) -> None:
