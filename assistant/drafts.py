@@ -3,15 +3,8 @@
 Templates are trusted files; everything taken from an email is data passed to them,
 never compiled as a template, and rendered in a sandbox with StrictUndefined.  Values
 bound for a header lose their control characters before the template sees them, and
-again as they are written; addresses must pass a strict check or are left out.  The
-message is written here, not by EmailMessage, but every header value is encoded by the
-standard library, never joined in raw: a display name by `email.utils.formataddr`
-(quoted where it has specials) or, when not plain ASCII, as RFC 2047 encoded-words by
-`email.charset` / `email.header.Header`; a subject or a template's header by `Header`,
-folded at its spaces or as encoded-words (short plain ASCII, which `Header` leaves as
-it is, is written as it is); Message-IDs must pass a strict check.  Folds are CRLF and
-a space and no line reaches RFC 5322's 998 characters, so a hostile name or subject
-cannot add a header or break a line.  Each draft gets a Message-ID derived from its
+again as `compose` writes them; addresses and Message-IDs must pass strict checks or
+are left out.  Each draft gets a Message-ID derived from its
 task, so it is never appended twice.
 
 Who a draft goes to and how it threads is decided here, by task kind (etiquette):
@@ -22,7 +15,6 @@ to a referred contact is a new message; a nudge replies to the outreach it follo
 
 from __future__ import annotations
 
-import binascii
 import hashlib
 import json
 import logging
@@ -30,14 +22,21 @@ import re
 import sqlite3
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from email import base64mime
-from email.charset import Charset
-from email.header import Header
-from email.utils import format_datetime, formataddr, getaddresses
+from datetime import UTC, datetime
+from email.utils import format_datetime, getaddresses
 from importlib import resources
 from pathlib import Path
 
+from .compose import (
+    CRLF,
+    address_header,
+    clean_header,
+    ids_header,
+    text_header,
+    text_part,
+    valid_address,
+    valid_message_id,
+)
 from .config import AccountSettings, DraftsSettings
 from .mail import Person
 from .source import MailSource
@@ -45,21 +44,9 @@ from .store import utcnow_iso
 from .tasks import TaskView, get_tasks
 
 log = logging.getLogger(__name__)
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
 _TEXT_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u2028\u2029]")  # keeps \n and \t
 _REPLY_PREFIX = re.compile(r"^\s*((re|fwd?|aw|sv|tr)\s*:\s*)+", re.IGNORECASE)
-# Plain ASCII addresses only: anything with spaces, quotes, brackets, commas or line
-# breaks is refused rather than quoted, because it came from someone else's mail.
-# At most 254 characters (RFC 5321's limit), so that a header line holding one stays short.
-_ADDRESS = re.compile(r"^(?=.{3,254}$)[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-                      r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
-# A Message-ID without its brackets: printable ASCII but space, < and >, as parse.py keeps it
-# (at most 250 characters); one that is not is left out of In-Reply-To and References.
-_MESSAGE_ID = re.compile(r"^[!-;=?-~]{1,250}$")
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,60}$")
-CRLF = "\r\n"  # line ends in a draft, as the SMTP policy of the email library writes them
-_FOLD = 78  # the line length RFC 5322 recommends: longer headers are folded, longer body lines encoded
-_UTF8 = Charset("utf-8")  # encodes header text as RFC 2047 encoded-words, B or Q, whichever is shorter
 # Headers the assistant sets itself; a template's `headers` block may add any other.
 RESERVED_HEADERS = frozenset(h.lower() for h in (
     "From", "Sender", "To", "Cc", "Bcc", "Subject", "Date", "Message-ID", "In-Reply-To", "References",
@@ -70,19 +57,8 @@ APPEND_CHUNK = 100  # drafts a command (IMAP MULTIAPPEND): a crash repeats at mo
 REPLY_KINDS = ("thank", "report_back", "do_request")  # replies in the original thread
 
 
-def clean_header(value: str, limit: int = 200) -> str:
-    """One line of text, safe for a header: no CR, LF or other control characters."""
-    return _CONTROL.sub(" ", value or "").strip()[:limit]
-
-
 def clean_text(value: str, limit: int = 2000) -> str:  # multi-line: for the body only
     return _TEXT_CONTROL.sub("", (value or "").replace("\r\n", "\n").replace("\r", "\n"))[:limit]
-
-
-def valid_address(value: str | None) -> str | None:
-    """The address if it is a plain, well-formed one, else None."""
-    value = (value or "").strip()
-    return value if _ADDRESS.match(value) else None
 
 
 def strip_reply(subject: str) -> str:
@@ -224,7 +200,7 @@ def _lead(facts: Facts, task: TaskView, now: datetime) -> dict:
     done_at = sent[0]["sent_at"] if sent else facts.done_at.get(task.lead_id)
     days = None
     if done_at:
-        days = max((now - datetime.fromisoformat(done_at).astimezone(timezone.utc)).days, 0)
+        days = max((now - datetime.fromisoformat(done_at).astimezone(UTC)).days, 0)
     # Dicts of its own for each task: a template may change what it is given.
     history = [{"at": at, "task": kind, "status": status, "note": note}
                for at, kind, status, note in facts.history.get(task.lead_id, ())]
@@ -241,7 +217,7 @@ def _lead(facts: Facts, task: TaskView, now: datetime) -> dict:
 
 def build_context(facts: Facts, task: TaskView, account: AccountSettings,
                   now: datetime | None = None) -> tuple[dict, sqlite3.Row | None]:
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     original = facts.originals.get((task.account, task.message_id))
     contacts = list(task.contacts)
     contact = task.contact or (task.to if task.to != task.referrer else None) or (contacts[0] if contacts else None)
@@ -348,109 +324,37 @@ def render_parts(env, name: str, context: dict) -> Parts:
     return Parts(clean_header(block("subject"), 300), block("body").strip() + "\n", headers, html or None)
 
 
-# --- the message ---------------------------------------------------------------------------
-# Written as bytes here rather than through EmailMessage, whose header objects were most of
-# a draft's cost; every value still goes through the standard library's encoders.
-
-def _text_header(name: str, value: str) -> str:
-    """`Name: value` for free text (a subject, a template's header), folded and encoded.
-
-    ASCII is folded at its spaces by `Header`, so unfolding gives the text back exactly; other
-    text, text that reads like an encoded-word ("=?"), or a first word too long for the first
-    line, becomes UTF-8 encoded-words, 78 characters a line (more after a very long name, so
-    that one fits on the first line)."""
-    value = clean_header(value, 998 - len(name) - 2)  # a word Header cannot fold still fits a line
-    plain = value.isascii() and "=?" not in value
-    if plain and len(name) + 2 + len(value) <= _FOLD:
-        return f"{name}: {value}{CRLF}"  # what Header gives for it, at a tenth of the cost
-    if plain and len(name) + 2 + len(value.partition(" ")[0]) <= _FOLD:
-        header = Header(value, maxlinelen=_FOLD, header_name=name)
-    else:
-        header = Header(value, _UTF8, maxlinelen=max(_FOLD, len(name) + 26), header_name=name)
-    return f"{name}: {header.encode(linesep=CRLF)}{CRLF}"
-
-
-def _mailbox(name: str, address: str) -> str:
-    """`name <address>` for a valid address: formataddr quotes an ASCII name that has specials;
-    any other name (or one that reads like an encoded-word) is encoded by the UTF-8 charset as
-    an RFC 2047 encoded-word, or by Header as several when one would pass RFC 2047's 75 characters."""
-    if name.isascii() and "=?" not in name:
-        return formataddr((name, address))
-    word = _UTF8.header_encode(name)
-    if len(word) > 75:
-        word = Header(name, _UTF8, maxlinelen=_FOLD - 6).encode(linesep=CRLF)  # room for "Bcc: " or a fold
-    return f"{word} <{address}>"
-
-
-def _address_header(name: str, people: list[Person]) -> str:
-    """`Name: a, b` for the people with a valid address (none: no header), one a line if long."""
-    boxes = [_mailbox(clean_header(p.name), address) for p in people if (address := valid_address(p.email))]
-    if not boxes:
-        return ""
-    line = ", ".join(boxes)
-    return f"{name}: {line if len(name) + 2 + len(line) <= _FOLD else (',' + CRLF + ' ').join(boxes)}{CRLF}"
-
-
-def _ids_header(name: str, ids: list[str]) -> str:
-    """`Name: <id> <id>` for the ids that pass the strict check (none: no header), one a line if long."""
-    ids = [f"<{i}>" for i in ids if _MESSAGE_ID.match(i)]
-    if not ids:
-        return ""
-    line = " ".join(ids)
-    return f"{name}: {line if len(name) + 2 + len(line) <= _FOLD else (CRLF + ' ').join(ids)}{CRLF}"
-
-
-def _text_part(subtype: str, text: str, boundary: str = "") -> bytes:
-    """A text part's Content-* headers, a blank line and the text, CRLF line ends.
-
-    Short lines go as they are (7bit or 8bit, as the email library chose), unless the part holds
-    the multipart boundary; else quoted-printable or base64, whichever is shorter."""
-    data = text.encode("utf-8")
-    lines = data.splitlines()
-    body = b"\r\n".join(lines) + b"\r\n"
-    if max(map(len, lines), default=0) <= _FOLD and not (boundary and boundary.encode() in body):
-        encoding = "7bit" if body.isascii() else "8bit"
-    else:
-        quoted = binascii.b2a_qp(body, istext=True)  # keeps the CRLFs; "=" only before hex or a line end
-        if len(quoted) <= len(binascii.b2a_base64(body)):  # the email library's rule
-            encoding, body = "quoted-printable", quoted
-        else:
-            encoding, body = "base64", base64mime.body_encode(body, eol=CRLF).encode("ascii")
-    return (f'Content-Type: text/{subtype}; charset="utf-8"{CRLF}Content-Transfer-Encoding: {encoding}{CRLF}{CRLF}'
-            .encode("ascii") + body)
-
-
 def build_message(parts: Parts, to: Addressing, account: AccountSettings, message_id: str, tag: str,
                   when: datetime | None = None) -> bytes:
     """The draft, as the bytes stored and appended to Drafts."""
     body = parts.body
     if account.signature:
         body += "\n-- \n" + account.signature.strip() + "\n"
-    sender = _address_header("From", [Person(account.name, account.email)])
-    if not sender or not _MESSAGE_ID.match(message_id):
+    sender = address_header("From", [Person(account.name, account.email)])
+    if not sender or not valid_message_id(message_id):
         raise RenderError(f"cannot write a draft from {account.email!r} with Message-ID {message_id!r}")
-    head = [sender, _address_header("To", to.to), _address_header("Cc", to.cc), _address_header("Bcc", to.bcc),
-            _text_header("Subject", parts.subject)]
+    head = [sender, address_header("To", to.to), address_header("Cc", to.cc), address_header("Bcc", to.bcc),
+            text_header("Subject", parts.subject)]
     if to.in_reply_to:
-        head += [_ids_header("In-Reply-To", [to.in_reply_to]),
-                 _ids_header("References", list(dict.fromkeys(to.references or [to.in_reply_to])))]
-    head += [_ids_header("Message-ID", [message_id]), f"Date: {format_datetime(when or datetime.now().astimezone())}{CRLF}",
-             _text_header(TAG_HEADER, tag)]
+        head += [ids_header("In-Reply-To", [to.in_reply_to]),
+                 ids_header("References", list(dict.fromkeys(to.references or [to.in_reply_to])))]
+    head += [ids_header("Message-ID", [message_id]), f"Date: {format_datetime(when or datetime.now().astimezone())}{CRLF}",
+             text_header(TAG_HEADER, tag)]
     for name, value in parts.headers:
         if not _HEADER_NAME.fullmatch(name) or name.lower() in RESERVED_HEADERS:  # as render_parts makes them
             raise RenderError(f"{name!r} is not a header a template may set")
         # Reply-To is the one address header a template may set (From, To, Cc, Bcc are ours).
-        head.append(_address_header(name, [Person(n, a) for n, a in getaddresses([value])])
-                    if name.lower() == "reply-to" else _text_header(name, value))
+        head.append(address_header(name, [Person(n, a) for n, a in getaddresses([value])])
+                    if name.lower() == "reply-to" else text_header(name, value))
     head.append(f"MIME-Version: 1.0{CRLF}")
     if not parts.html:
-        return "".join(head).encode("ascii") + _text_part("plain", body)
+        return "".join(head).encode("ascii") + text_part("plain", body)
     # "=_" cannot occur in quoted-printable or base64, and a part sent as it is that holds the
-    # boundary is encoded (see _text_part): the boundary is in no part.
+    # boundary is encoded (see text_part): the boundary is in no part.
     boundary = "=_" + hashlib.sha256(message_id.encode()).hexdigest()[:32]
     head.append(f'Content-Type: multipart/alternative;{CRLF} boundary="{boundary}"{CRLF}{CRLF}--{boundary}{CRLF}')
-    return ("".join(head).encode("ascii") + _text_part("plain", body, boundary) + f"{CRLF}--{boundary}{CRLF}".encode()
-            + _text_part("html", parts.html, boundary) + f"{CRLF}--{boundary}--{CRLF}".encode())
+    return ("".join(head).encode("ascii") + text_part("plain", body, boundary) + f"{CRLF}--{boundary}{CRLF}".encode()
+            + text_part("html", parts.html, boundary) + f"{CRLF}--{boundary}--{CRLF}".encode())
 
 
 def _render(env, task: TaskView, account: AccountSettings, facts: Facts, template: str | None = None,
@@ -497,7 +401,7 @@ def prepare(conn: sqlite3.Connection, env, task_ids: list[int], account_name: st
     A task that cannot be drafted (no address, a broken user template) is logged and
     left without a draft: the scan goes on, and `assistant templates check` says why."""
     tasks = [t for t in get_tasks(conn, task_ids, statuses=("open", "snoozed")) if t.template]
-    facts, now = Facts(conn, tasks), datetime.now(timezone.utc)
+    facts, now = Facts(conn, tasks), datetime.now(UTC)
     made, failed = [], []
     for task in tasks:
         try:

@@ -9,7 +9,7 @@ import pytest
 
 from hypothesis import given, settings as hsettings, strategies as st
 
-from assistant import drafts
+from assistant import compose, drafts
 from assistant.config import AccountSettings
 from assistant.mail import Person
 from assistant.tasks import get_tasks
@@ -217,7 +217,7 @@ def test_short_plain_text_is_written_as_the_header_encoder_writes_it(value, name
     value = drafts.clean_header(value, 300)
     if "=?" not in value and len(name) + 2 + len(value) <= 78:
         expected = Header(value, maxlinelen=78, header_name=name).encode()
-        assert drafts._text_header(name, value) == f"{name}: {expected}\r\n"
+        assert compose.text_header(name, value) == f"{name}: {expected}\r\n"
 
 
 def test_long_subjects_and_names_fold_and_every_kind_of_value_keeps_its_header():
