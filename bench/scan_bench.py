@@ -9,7 +9,7 @@ reference (bench/raw_fetch.py), on a private Dovecot.
 2. Warm-up, not counted: one reference fetch and one assistant scan, so that Dovecot's
    index and cache are built before anything is timed.
 3. Alternates, ROUNDS times: reference fetch, first assistant scan (each with a new,
-   empty state dir; Drafts is shared -- drafts are de-duplicated by Message-ID).
+   empty state dir and an emptied Drafts folder, so each first scan appends its drafts).
    Each is a subprocess; wall time from spawn to exit, peak RSS = ru_maxrss from
    os.wait4() (taken by a tiny spawner, so this process's own size does not leak in).
 4. A no-change scan: right after a first scan, `assistant scan` again on the same state,
@@ -198,7 +198,23 @@ def main(argv: list[str] | None = None) -> int:
         assistant = None if args.raw_only else assistant_command()
         assistant_problem = "" if assistant or args.raw_only else "the `assistant` command is not installed in the venv"
 
+        mailbox = dovecot_lib.Mailbox(server, user, password)
+
+        def empty_drafts() -> None:
+            """Untimed: a first scan finds Drafts as a new user would, without our drafts."""
+            client = mailbox.connect()
+            try:
+                if client.folder_exists("Drafts"):
+                    client.select_folder("Drafts")
+                    uids = client.search(["ALL"])
+                    if uids:
+                        client.delete_messages(uids)
+                        client.expunge()
+            finally:
+                client.logout()
+
         def first_scan(tag: str) -> tuple[Run, Path]:
+            empty_drafts()
             state = run_dir / f"state-{tag}"
             cfg = run_dir / f"config-{tag}.toml"
             write_config(cfg, server, state, user)
