@@ -10,7 +10,8 @@ asks of me.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from bisect import bisect_left
+from collections.abc import Collection, Iterator
 from datetime import datetime
 from functools import lru_cache
 
@@ -18,6 +19,7 @@ from . import cues
 from .dates import find_due
 from .mail import Request
 from .people import fold
+from .phrases import Probe, prefix, probe_of
 
 MAX_ASK_CHARS = 4000  # asks come early in a message; this bounds the work
 MAX_ASKS = 5
@@ -40,17 +42,39 @@ def find_asks(text: str, date: datetime | None, my_names: Collection[str], other
     `my_names` and `others` are folded first names: mine, and the other recipients'.
     """
     out: list[tuple[Request, str]] = []
-    text = without_promises(text[:MAX_ASK_CHARS])
-    if not cues.first_match(text, cues.ASK):  # one pass over the text before going sentence by sentence
+    text = without_promises(prefix(text, MAX_ASK_CHARS))
+    whole = probe_of(text)
+    if not cues.ASK.first(whole):  # one pass over the text before going sentence by sentence
         return out
-    for sentence in _SENTENCES.split(text):
-        sentence = sentence.replace("\n", " ")
-        hit = cues.first_hit(sentence, cues.ASK)
+    # A sentence has no word the text has not, and an ask in it begins at its start or where
+    # one may begin in the text: most sentences need no look.
+    asks = cues.ASK.within(whole)
+    places = asks.places(whole)
+    for start, end in _sentence_spans(text):
+        if places is not None and not _between(places, start, end) and not asks.begins(whole, start, end):
+            continue
+        sentence = text[start:end].replace("\n", " ")
+        hit = asks.first(Probe(sentence))  # (not kept: each sentence is read once)
         if hit and not _addressed_to_other(sentence, my_names, others):
-            found, label = hit
+            found, ask = hit
             phrase = _POLITE.sub("", sentence[found.start() :].strip(" ,.-–—!?:;"))[:120]
-            out.append((Request(phrase, find_due(sentence, date)), label))
+            out.append((Request(phrase, find_due(sentence, date)), ask.label))
     return out[:MAX_ASKS]
+
+
+def _sentence_spans(text: str) -> Iterator[tuple[int, int]]:
+    """Where the sentences of `text` are: the pieces `_SENTENCES.split(text)` gives."""
+    start = 0
+    for gap in _SENTENCES.finditer(text):
+        yield start, gap.start()
+        start = gap.end()
+    yield start, len(text)
+
+
+def _between(places: list[int], start: int, end: int) -> bool:
+    """Whether one of `places` (in order) is at `start` or after it, and before `end`."""
+    index = bisect_left(places, start)
+    return index < len(places) and places[index] < end
 
 
 def _addressed_to_other(sentence: str, my_names: Collection[str], others: Collection[str]) -> bool:

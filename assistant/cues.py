@@ -1,8 +1,8 @@
 """Phrase families that signal each kind of message, as people actually write them.
 
-Each family is a tuple of `Phrase`s: a regex, its label (which goes into
-`Detection.reasons`) and keywords, one of which a text contains before the regex is
-tried.  The families describe ways of saying a thing ("meet X", "looping in", "you
+Each family is a `Family` of `Phrase`s: a regex, its label (which goes into
+`Detection.reasons`) and keywords, one of which a text contains for the phrase to count
+in it.  The families describe ways of saying a thing ("meet X", "looping in", "you
 two should talk"), not sentences of any one message.  Patterns that need the user's
 first name ("meet Jordan", "Jordan is ...") are built per name by `me_patterns`.
 """
@@ -12,13 +12,9 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from .phrases import Phrase, probe_of
+from .phrases import Family, Phrase, probe_of
 
 _I = re.IGNORECASE
-
-
-class Family(tuple):
-    """Phrases, in order of preference."""
 
 
 def _family(*cues: tuple[str, str, str]) -> Family:
@@ -203,27 +199,9 @@ def me_patterns(first: str) -> Family:
 
 
 def first_match(text: str, family: Family) -> str | None:
-    probe = probe_of(text)
-    for phrase in family:
-        if phrase.find(probe):
-            return phrase.label
-    return None
+    hit = family.first(probe_of(text))
+    return hit[1].label if hit else None
 
 
 def all_matches(text: str, family: Family) -> list[str]:
-    probe = probe_of(text)
-    labels: list[str] = []
-    for phrase in family:
-        if phrase.label not in labels and phrase.find(probe):
-            labels.append(phrase.label)
-    return labels
-
-
-def first_hit(text: str, family: Family) -> tuple[re.Match, str] | None:
-    """The first phrase of `family` in `text`, with where it matched."""
-    probe = probe_of(text)
-    for phrase in family:
-        found = phrase.find(probe)
-        if found:
-            return found, phrase.label
-    return None
+    return family.labels(probe_of(text))

@@ -22,6 +22,7 @@ from .mail import Detection, Mail, Person, Request
 from .mime import raw_from_bytes
 from .parse import parse
 from .people import address_name, clean_name, first_name, fold, local_tokens, name_matches_address, name_runs, words
+from .phrases import joined
 from .quotes import Quoted, quoted_lines, split_quotes, split_signature, unwrap
 from .senders import automated_reason, bulk_text_reason, is_role_address
 
@@ -54,7 +55,7 @@ class Context:
 
     @property
     def body(self) -> str:
-        return "\n".join([self.new, *(q.text for q in self.forwards)])
+        return joined([self.new, *(q.text for q in self.forwards)])
 
     def is_me(self, person: Person) -> bool:
         """One of my addresses, or my full name on another address (my old work account)."""

@@ -82,13 +82,15 @@ def clean_name(name: str) -> str:
     return " ".join(name.split())
 
 
-def local_tokens(email: str | None) -> list[str]:
-    """Folded words of an address's local part: "bjorn_eklund@x" -> ["bjorn", "eklund"]."""
+@lru_cache(maxsize=4096)  # the same addresses come back in every message
+def local_tokens(email: str | None) -> tuple[str, ...]:
+    """Folded words of an address's local part: "bjorn_eklund@x" -> ("bjorn", "eklund")."""
     if not email:
-        return []
-    return [fold(t) for t in re.split(r"[._+\-\d]+", email.split("@", 1)[0]) if fold(t)]
+        return ()
+    return tuple(fold(t) for t in re.split(r"[._+\-\d]+", email.split("@", 1)[0]) if fold(t))
 
 
+@lru_cache(maxsize=4096)  # the same people come back in every message
 def first_name(person: Person) -> str:
     """The name people greet someone by: the display name's first word, else the address's."""
     name = _HONORIFIC.sub("", clean_name(person.name))  # "Dr. Amara Okonkwo" is Amara

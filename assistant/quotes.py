@@ -44,6 +44,7 @@ _FORWARD_MARKER = re.compile(
     re.IGNORECASE,
 )
 _MARKER_WORDS = ("message", "weitergeleitete", "mensaje", "пересылаемое")  # one is in every marker
+_LATIN_MARKER_WORDS = tuple(w.encode() for w in _MARKER_WORDS if w.isascii())
 _RULE = re.compile(r"^\s*(_{8,}|-{8,}|={8,})\s*$")
 _RULE_CHARS = ("_", "-", "=")
 _QUOTED = re.compile(r"^\s*>")
@@ -61,8 +62,6 @@ _LEGAL = re.compile(
     r"(is|are|may|contains?|and)|the information (contained )?in this (e-?mail|message))",
     re.IGNORECASE,
 )
-# One regex call a line for the three (a match on the stripped line is one on the line: they begin with "^\s*").
-_SIGNATURE_START = re.compile("|".join(f"(?:{p.pattern})" for p in (_SIG_DASHES, _MOBILE, _LEGAL)), re.IGNORECASE)
 _VALEDICTION = re.compile(
     r"^\s*((best|kind|warm|warmest)( regards| wishes)?|regards|cheers|thanks( so much| again| a lot)?|"
     r"thank you( so much)?|many thanks|sincerely|yours( truly)?|love|xo+|take care|all the best|"
@@ -70,6 +69,10 @@ _VALEDICTION = re.compile(
     r"looking forward to (it|hearing from you)|enjoy|have fun)\s*[,.!]*\s*$",
     re.IGNORECASE,
 )
+# One regex call a line for the four, a signature's start first (a match on the stripped line
+# is one on the line: they begin with "^\s*").
+_SIGNATURE_START = "|".join(f"(?:{p.pattern})" for p in (_SIG_DASHES, _MOBILE, _LEGAL))
+_SIGNATURE_OR_VALEDICTION = re.compile(f"(?P<signature>{_SIGNATURE_START})|(?P<valediction>{_VALEDICTION.pattern})", re.IGNORECASE)
 
 
 @dataclass(slots=True)
@@ -232,8 +235,9 @@ def _has_marker_word(text: str) -> bool:
     # no other letter lower-cases to the Latin words; the Cyrillic one needs Cyrillic letters,
     # whose UTF-8 begins with byte D0 or D1.
     data = text.encode("utf-8", "surrogatepass").lower()
-    if any(w.encode() in data for w in _MARKER_WORDS if w.isascii()):
-        return True
+    for word in _LATIN_MARKER_WORDS:
+        if word in data:
+            return True
     return (b"\xd0" in data or b"\xd1" in data) and any(w in text.lower() for w in _MARKER_WORDS if not w.isascii())
 
 
@@ -254,6 +258,7 @@ def _quoted_blocks(lines: list[str], start: int, length: int, forwarded: bool, d
 
 
 _LIST_ITEM = re.compile(r"^\s*([-*•>]|\d+[.)])\s")
+_LIST_MARKS = frozenset("-*•>")  # what a list item's stripped line starts with, if not a digit
 
 
 def unwrap(text: str, width: int = 60) -> str:
@@ -262,14 +267,27 @@ def unwrap(text: str, width: int = 60) -> str:
     Only a line at least `width` long is continued, so short lines (signatures,
     addresses, lists) keep their breaks.
     """
-    lines = text.split("\n")
     out: list[str] = []
-    for line in lines:
-        prev = out[-1] if out else ""
-        if len(prev.rstrip()) >= width and line.strip() and not _LIST_ITEM.match(line) and not prev.rstrip().endswith(":"):
-            out[-1] = f"{prev.rstrip()} {line.strip()}"
+    paragraph: list[str] = []  # a long line and the lines joined to it, stripped: joined once, at its end
+    first = ""  # that long line as written, kept as it is if no line joins it
+    for line in text.split("\n"):
+        if paragraph:
+            stripped = line.strip()
+            if stripped and not ((stripped[0] in _LIST_MARKS or stripped[0].isdecimal()) and _LIST_ITEM.match(line)):
+                paragraph.append(stripped)
+                if stripped.endswith(":"):  # what follows a colon keeps its line
+                    out.append(" ".join(paragraph))
+                    paragraph = []
+                continue
+            out.append(first if len(paragraph) == 1 else " ".join(paragraph))
+            paragraph = []
+        rstripped = line.rstrip()
+        if len(rstripped) >= width and not rstripped.endswith(":"):
+            paragraph, first = [rstripped], line
         else:
             out.append(line)
+    if paragraph:
+        out.append(first if len(paragraph) == 1 else " ".join(paragraph))
     return "\n".join(out)
 
 
@@ -294,11 +312,12 @@ def split_signature(text: str, sender_names: tuple[str, ...] = ()) -> tuple[str,
         stripped = line.strip()
         if not stripped:
             continue
-        if _SIGNATURE_START.match(stripped):
+        found = _SIGNATURE_OR_VALEDICTION.match(stripped)
+        if found and found["signature"] is not None:
             return "\n".join(lines[:i]).strip(), "\n".join(lines[i:]).strip()
         if content_seen and _is_name_line(stripped, sender_names):
             return "\n".join(lines[:i]).strip(), "\n".join(lines[i:]).strip()
-        if content_seen and _VALEDICTION.match(stripped) and i + 1 < len(lines):
+        if content_seen and found and i + 1 < len(lines):  # a valediction
             return "\n".join(lines[: i + 1]).strip(), "\n".join(lines[i + 1 :]).strip()
         content_seen = True
     return text.strip(), ""

@@ -7,9 +7,10 @@ most mail in an inbox is settled here before any body analysis runs.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
-from .cues import Phrase
 from .mail import Mail
+from .phrases import Phrase, joined
 
 # Local parts that mailboxes of robots and departments use, not people.
 _ROLE_LOCAL = re.compile(
@@ -32,7 +33,7 @@ _AUTO_SUBJECT = re.compile(
     re.IGNORECASE,
 )
 # Wording that only mass mail uses; checked on the first lines and the footer of the new text.
-# A text has one of its keywords (`_BULK_WORDS`) before the pattern is tried.
+# It counts only in a text with one of its keywords (`_BULK_WORDS`).
 _BULK_WORDS = ("unsubscribe", "receiv", "intended for", "sent to", "preferences", "first", "dear ", "automated", "browser", "invited")
 _BULK_TEXT = Phrase(
     r"\bunsubscribe\b|you (are|were) receiving this|(do not|don't|no longer) (wish|want) to receive|you received this (e-?mail|message) because|"
@@ -48,6 +49,7 @@ _OUT_OF_OFFICE = Phrase(
 )
 
 
+@lru_cache(maxsize=4096)  # the same addresses come back in every message
 def is_role_address(email: str | None) -> bool:
     """An address that belongs to a robot, a department or a list, not a person."""
     if not email or "@" not in email:
@@ -88,12 +90,12 @@ def automated_reason(mail: Mail) -> str | None:
 def bulk_text_reason(*parts: str) -> str | None:
     """Mass-mail or auto-reply wording in the sender's own text, given as parts (what they wrote,
     their signature) that read as one text with a line break between each."""
-    # No keyword and no out-of-office wording spans a line break: the parts are read apart,
-    # the first as the rest of detection reads it.
-    if any(_BULK_TEXT.has_key(part) for part in parts):
-        found = _BULK_TEXT.pattern.search("\n".join(parts))
-        if found:
-            return f"bulk-mail wording: '{found.group(0).lower()}'"
+    # (No keyword has a line break: the parts joined have one if a part has.)
+    found = _BULK_TEXT.search(joined(list(parts)))
+    if found:
+        return f"bulk-mail wording: '{found.group(0).lower()}'"
+    # No out-of-office wording spans a line break: the parts are read apart, the first as the
+    # rest of detection reads it.
     room = 600  # out-of-office wording comes first
     for part in parts:
         found = _OUT_OF_OFFICE.search(part, room)

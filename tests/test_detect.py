@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assistant import cues
-from assistant.asks import find_asks
+from assistant import cues, phrases
+from assistant.asks import _sentence_spans, find_asks
 from assistant.dates import find_due
 from assistant.detect import classify_bytes, detect, detect_from_headers
 from assistant.mail import Mail, Person
@@ -244,6 +244,7 @@ _PHRASE_TOKENS = [
     "thanks", "for", "bcc", "cc'd", "happy", "going", "just", "call", "text", "email", "e-mail", "apply", "looking",
     "someone", "engineer", "budget", "paid", "free", "available", "what", "when", "your", "availability", "office",
     "unsubscribe", "first_name", "Jordan", "Dana", "Tom", "Acme", "his", "number", "linkedin", "drop", "them", "line",
+    "dear", "customer", "receiving", "'s", "’re", "we", "contract", "gig", "good", "fit", "manage", "preferences", "mind",
     " ", " ", "  ", "\n", "\n\n", ", ", ". ", "! ", "? ", " - ", " – ", "(", ")", ":", "'", "’", "\t", "\xa0", "\u2003",
     "İ", "ı", "ſ", "Σ", "\u212a", "É", "ß", "%", "{", "}",
 ]
@@ -268,6 +269,47 @@ def test_phrases_are_found_where_their_pattern_is(text, end):
         assert (found and (found.span(), found.group())) == plain(phrase, end), phrase.pattern.pattern
     keyed = any(k in text.lower() for k in cues.PROMISE.keys)
     assert cues.PROMISE.sub(" ", text) == (cues.PROMISE.pattern.sub(" ", text) if keyed else text)
+
+
+def _plainly(phrase, text):
+    """Where a phrase is in a text, by the plain search after the keyword test (as above)."""
+    keyed = phrase.keys is None or any(text.lower().find(k, 0, len(text)) != -1 for k in phrase.keys)
+    found = phrase.pattern.search(text) if keyed else None
+    return found and (found.span(), found.group())
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from(_PHRASE_TOKENS), max_size=40).map("".join), st.integers(min_value=0, max_value=300))
+def test_families_find_their_phrases_where_their_patterns_are(text, end):
+    """A family gives its phrases in order as the plain search finds them: in a text; in its
+    beginning and in texts joined by a line break, whose probes are worked out from the
+    text's (not split into words again); and in a sentence of the text, looked for only among
+    the phrases the text has the words for, and only at the sentence's start or where the
+    text says a match may begin (as `find_asks` does)."""
+    whole = phrases.Probe(text)
+    head = whole.prefix(end)
+    probes = [whole, head, phrases.Probe.joined([whole, head]), phrases.Probe.joined([head, phrases.Probe(text[end:])])]
+    families = (cues.INTRO, cues.INTRO_WEAK, cues.INTRO_REPLY, cues.REFERRAL, cues.REFERRAL_WEAK, cues.LEAD, cues.LEAD_OFFER,
+                cues.ASK, cues.me_patterns("Jordan"))
+    for family in families:
+        for probe in probes:
+            found = [(p, _plainly(p, probe.text)) for p in family]
+            found = [(p, where) for p, where in found if where]
+            assert family.labels(probe) == list(dict.fromkeys(p.label for p, _ in found))
+            first = family.first(probe)
+            assert (first and (first[1], (first[0].span(), first[0].group()))) == (found[0] if found else None)
+            for phrase in family:
+                found = phrase.find(probe)
+                assert (found and (found.span(), found.group())) == _plainly(phrase, probe.text), phrase.pattern.pattern
+        within = family.within(whole)
+        places = within.places(whole)
+        for start, stop in _sentence_spans(text):
+            sentence = text[start:stop].replace("\n", " ")
+            found = next((p for p in family if _plainly(p, sentence)), None)
+            first = within.first(phrases.Probe(sentence))
+            assert (first and first[1]) == found
+            if found and places is not None:  # a match in the sentence begins at its start or at a place of the text
+                assert any(start <= at < stop for at in places) or within.begins(whole, start, stop)
 
 
 @pytest.mark.parametrize("address", ["no-reply@x.example", "jobalerts-noreply@x.example", "notifications@x.example",
