@@ -22,7 +22,7 @@ from .mail import Detection, Mail, Person, Request
 from .mime import raw_from_bytes
 from .parse import parse
 from .people import address_name, clean_name, first_name, fold, local_tokens, name_matches_address, name_runs, words
-from .phrases import joined
+from .phrases import joined, read_all
 from .quotes import Quoted, quoted_lines, split_quotes, split_signature, unwrap
 from .senders import automated_reason, bulk_text_reason, is_role_address
 
@@ -400,3 +400,8 @@ def _confidence(score: int) -> float:
     """
     return _CONFIDENCE[score] if score < len(_CONFIDENCE) else 0.95
 
+
+def read_phrases() -> None:
+    """Read every cue phrase now (about 40 ms) rather than on its first use: a process
+    about to fork detection workers does it once for all of them."""
+    read_all()

@@ -172,11 +172,26 @@ def _executor(batches: int):
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
+    from .detect import read_phrases
+
     try:
-        return ProcessPoolExecutor(max_workers=DETECT_WORKERS, mp_context=multiprocessing.get_context("fork")), DETECT_WORKERS
+        executor = ProcessPoolExecutor(max_workers=DETECT_WORKERS, mp_context=multiprocessing.get_context("fork"),
+                                       initializer=read_phrases)
+        # Start the workers now: they read detection's phrases while this process fetches
+        # the first batch, instead of after it.
+        executor.submit(int)
     except (OSError, ValueError) as exc:  # no fork here: detect in this process
         log.info("detecting in-process: %s", exc)
         return _Inline(), 0
+    return executor, DETECT_WORKERS
+
+
+def _detect_batch(executor, items: list, me: frozenset[str]) -> list[Future]:
+    """A batch's detection, in as many pieces as there are workers: the last batch of a scan
+    is then done by all of them, not by one while the others wait."""
+    pieces = 1 if isinstance(executor, _Inline) else DETECT_WORKERS
+    size = max(-(-len(items) // pieces), 1)
+    return [executor.submit(detect_texts, items[start : start + size], me) for start in range(0, len(items), size)]
 
 
 class Drafter:
@@ -246,11 +261,11 @@ def _scan_folder(store: Store, source: MailSource, settings: Settings, name: str
     batch_size = settings.accounts[name].batch_size
     total = max(status.uidnext - 1 - after, 0)
     done = 0
-    pending: deque[tuple[_Read, Future]] = deque()  # read and being detected, not yet committed
+    pending: deque[tuple[_Read, list[Future]]] = deque()  # read and being detected, not yet committed
 
-    def commit(read: _Read, detecting: Future) -> None:
+    def commit(read: _Read, detecting: list[Future]) -> None:
         nonlocal done
-        detected = detecting.result()
+        detected = {uid: found for piece in detecting for uid, found in piece.result().items()}
         with store.transaction():  # messages, tasks, drafts and the folder's last UID together
             _commit_batch(store, read, detected, drafter, settings, name, now, report)
             store.save_folder_state(name, folder, FolderState(status.uidvalidity, read.raws[-1].uid, status.highestmodseq))
@@ -264,7 +279,7 @@ def _scan_folder(store: Store, source: MailSource, settings: Settings, name: str
             if not batch:  # every UID of it expunged between SEARCH and FETCH
                 continue
             read = screen.take(batch)
-            pending.append((read, executor.submit(detect_texts, read.to_detect(), screen.me)))
+            pending.append((read, _detect_batch(executor, read.to_detect(), screen.me)))
             if len(pending) > depth:
                 commit(*pending.popleft())  # in UID order, while later batches are detected
         while pending:

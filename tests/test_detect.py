@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from assistant import cues, phrases
 from assistant.asks import _sentence_spans, find_asks
 from assistant.dates import find_due
-from assistant.detect import classify_bytes, detect, detect_from_headers
+from assistant.detect import classify_bytes, detect, detect_from_headers, read_phrases
 from assistant.mail import Mail, Person
 from assistant.mime import raw_from_bytes
 from assistant.parse import parse
@@ -269,6 +269,16 @@ def test_phrases_are_found_where_their_pattern_is(text, end):
         assert (found and (found.span(), found.group())) == plain(phrase, end), phrase.pattern.pattern
     keyed = any(k in text.lower() for k in cues.PROMISE.keys)
     assert cues.PROMISE.sub(" ", text) == (cues.PROMISE.pattern.sub(" ", text) if keyed else text)
+
+
+def test_read_phrases_reads_every_phrase_of_detection_up_front():
+    """What the scan does before forking its workers, so that none of them reads a phrase again."""
+    families = (cues.INTRO, cues.INTRO_WEAK, cues.INTRO_REPLY, cues.REFERRAL, cues.REFERRAL_WEAK, cues.LEAD, cues.LEAD_OFFER, cues.ASK)
+    made = [*(p for family in families for p in family), cues.SELF_INTRO, cues.PROMISE, _BULK_TEXT, _OUT_OF_OFFICE]
+    for phrase in made:  # as in a fresh process (earlier tests may have used them)
+        phrase.finders = None
+    read_phrases()
+    assert [p.pattern.pattern for p in made if p.finders is None] == []
 
 
 def _plainly(phrase, text):
