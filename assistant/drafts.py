@@ -86,14 +86,16 @@ def environment(settings: DraftsSettings):
     if settings.templates_dir:
         loaders.append(FileSystemLoader(str(Path(settings.templates_dir).expanduser())))
     loaders.append(FileSystemLoader(str(resources.files("assistant.templates"))))
+    # auto_reload off: an environment lives for one run, and checking each template file's
+    # time before every draft costs more than rendering it.
     env = SandboxedEnvironment(loader=ChoiceLoader(loaders), undefined=StrictUndefined, autoescape=False,
-                               keep_trailing_newline=False)
+                               keep_trailing_newline=False, auto_reload=False)
     env.filters["strip_reply"] = strip_reply
     env.filters["first_name"] = first_name
     env.drafts_settings = settings  # render() reads the etiquette switches from here
     # The optional html block is compiled a second time with autoescape on: a name from
     # someone's mail must not become markup.
-    env.html_env = SandboxedEnvironment(loader=env.loader, undefined=StrictUndefined, autoescape=True)
+    env.html_env = SandboxedEnvironment(loader=env.loader, undefined=StrictUndefined, autoescape=True, auto_reload=False)
     env.html_env.filters.update(env.filters)
     return env
 

@@ -221,6 +221,8 @@ def _commit_batch(store: Store, read: _Read, detected: dict[int, Detected], draf
     """Record a batch's messages and open their tasks (inside the batch's transaction)."""
     new_task_ids: list[int] = []
     processed: list[Detected] = []
+    ruleset = rules.active(settings)
+    threads = track.lead_threads(store.conn, name, [m for m in read.headers.values() if isinstance(m, Mail)])
     for raw in read.raws:
         header = read.headers[raw.uid]
         if isinstance(header, ParseError):
@@ -232,7 +234,8 @@ def _commit_batch(store: Store, read: _Read, detected: dict[int, Detected], draf
             report.duplicates += 1
             continue
         report.messages += 1
-        new_task_ids.extend(track.contact_reply(store.conn, name, header, now, settings.schedule))
+        if not threads.isdisjoint((header.in_reply_to, *header.references)):
+            new_task_ids.extend(track.contact_reply(store.conn, name, header, now, settings.schedule))
         mail, detection, excerpt = detected.get(raw.uid) or (header, read.verdicts[raw.uid], None)
         for defect in mail.defects:
             log.info("%s UID %d: %s", mail.folder, mail.uid, defect)
@@ -240,8 +243,9 @@ def _commit_batch(store: Store, read: _Read, detected: dict[int, Detected], draf
         report.detected[detection.kind] = report.detected.get(detection.kind, 0) + 1
         if detection.kind == "none":
             continue
-        opened = follow_up(store, settings, name, mail, detection, rules.active(settings), now)
+        opened = follow_up(store, settings, name, mail, detection, ruleset, now)
         new_task_ids.extend(opened)
+        threads.add(mail.message_id)  # its lead's thread: a reply later in this batch is answering it
         report.found.append({"folder": mail.folder, "uid": mail.uid, "subject": mail.subject,
                              **detection.as_dict(), "tasks": len(opened)})
     store.record_messages(name, processed)  # before the drafts: they quote the messages they answer

@@ -41,6 +41,31 @@ def test_a_reply_from_the_contact_moves_the_lead_on(tmp_path):
                               " WHERE t.kind='report_back'").fetchone()[0] == 1
 
 
+def test_a_reply_read_in_the_same_scan_as_the_introduction_moves_the_lead_on(tmp_path):
+    """The batch looks up the threads its mail answers before it opens any lead: a lead opened
+    by a message of the batch counts for the replies after it."""
+    reply = _message("Dana Whitfield <dana@acme.example>", "Jordan Rivera <jordan.rivera@example.com>",
+                     "Re: Intro", "Lovely to meet you, Jordan!\n", msgid="<reply@test.example>",
+                     References="<older@test.example> <intro@test.example>")
+    settings, store, source = maildir_account(tmp_path, [introduction(msgid="<intro@test.example>"), reply])
+    statuses = _tasks(store)
+    assert statuses["reach_out"] == "done" and statuses["report_back"] == "open"
+
+
+def test_a_reply_to_our_outreach_draft_moves_the_lead_on(tmp_path):
+    """Dana answers the outreach itself (sent from the user's client), which names only the draft."""
+    settings, store, source = maildir_account(tmp_path, [introduction(msgid="<intro@test.example>")])
+    outreach = store.conn.execute("SELECT d.message_id FROM drafts d JOIN tasks t ON t.id=d.task_id"
+                                  " WHERE t.kind='reach_out'").fetchone()[0]
+    reply = _message("Dana Whitfield <dana@acme.example>", "Jordan Rivera <jordan.rivera@example.com>",
+                     "Re: Hello from Jordan", "Happy to chat!\n", msgid="<reply@test.example>",
+                     In_Reply_To=f"<{outreach}>")
+    _deliver(tmp_path / "mail", "reply.test", reply, 1)
+    scan_account(store, source, settings, "main", NOW + timedelta(hours=2))
+    statuses = _tasks(store)
+    assert statuses["reach_out"] == "done" and statuses["report_back"] == "open"
+
+
 def test_mail_in_the_thread_from_someone_else_changes_nothing(tmp_path):
     settings, store, source = maildir_account(tmp_path, [introduction(msgid="<intro@test.example>")])
     other = _message("Sam Ortiz <sam.ortiz@friends.example>", "Jordan Rivera <jordan.rivera@example.com>",
