@@ -21,6 +21,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import NamedTuple
 
 from . import drafts, followup, rules, send, tasks, track
 from .config import Settings, state_dir
@@ -80,6 +81,14 @@ class _Read:
     duplicates: set[int] = field(default_factory=set)
     verdicts: dict[int, Detection] = field(default_factory=dict)
 
+    def outcome(self, header: Mail, detected: Detected | None) -> tuple[Mail, Detection, str | None]:
+        """A message of the batch as it is recorded: its mail, what it is, an excerpt of a find."""
+        if detected is None:
+            return header, self.verdicts[header.uid], None
+        if detected.mail is not None:
+            return detected.mail, detected.detection, detected.excerpt
+        return (replace(header, defects=header.defects + detected.defects) if detected.defects else header), detected.detection, None
+
     def to_detect(self) -> list[tuple[int, Mail, tuple[RawPart, ...]]]:
         return [(raw.uid, header, raw.parts) for raw in self.raws
                 if isinstance(header := self.headers[raw.uid], Mail)
@@ -129,15 +138,20 @@ class _Screen:
         return read
 
 
-Detected = tuple[Mail, Detection, str | None]  # the mail, what it is, and for a find an excerpt of its new text
+class Detected(NamedTuple):
+    """What detection made of a message's text.  A find comes back whole, with the excerpt
+    drafts quote; of the rest only the verdict, and what decoding the text found wrong:
+    the scanning process has their headers, and a first scan would otherwise send all
+    that mail back to it."""
+
+    detection: Detection
+    mail: Mail | None = None  # with its text: a find only
+    excerpt: str | None = None  # of a find's new text
+    defects: tuple[str, ...] = ()  # of a message that came to nothing (a find's mail has them)
 
 
 def detect_texts(items: list[tuple[int, Mail, tuple[RawPart, ...]]], me: frozenset[str]) -> dict[int, Detected]:
-    """Add the text to each header and detect: the CPU-heavy part of a scan (a worker's job).
-
-    Mail that detection settled as "none" comes back without its text: nothing after
-    detection reads it, and a first scan would otherwise send it all back to the scanning
-    process.  A find comes back whole, with the excerpt drafts quote."""
+    """Add the text to each header and detect: the CPU-heavy part of a scan (a worker's job)."""
     from .detect import detect
 
     out = {}
@@ -145,9 +159,9 @@ def detect_texts(items: list[tuple[int, Mail, tuple[RawPart, ...]]], me: frozens
         mail = add_text(header, parts)
         found = detect(mail, me)
         if found.kind == "none":
-            out[uid] = (replace(mail, text="", forwarded=()), found, None)
+            out[uid] = Detected(found, defects=mail.defects[len(header.defects) :])
         else:
-            out[uid] = (mail, found, reply_text(mail.text)[:500])
+            out[uid] = Detected(found, mail, reply_text(mail.text)[:500])
     return out
 
 
@@ -220,7 +234,7 @@ def _commit_batch(store: Store, read: _Read, detected: dict[int, Detected], draf
                   settings: Settings, name: str, now: datetime, report: ScanReport) -> None:
     """Record a batch's messages and open their tasks (inside the batch's transaction)."""
     new_task_ids: list[int] = []
-    processed: list[Detected] = []
+    processed: list[tuple[Mail, Detection, str | None]] = []
     ruleset = rules.active(settings)
     threads = track.lead_threads(store.conn, name, [m for m in read.headers.values() if isinstance(m, Mail)])
     for raw in read.raws:
@@ -236,7 +250,7 @@ def _commit_batch(store: Store, read: _Read, detected: dict[int, Detected], draf
         report.messages += 1
         if not threads.isdisjoint((header.in_reply_to, *header.references)):
             new_task_ids.extend(track.contact_reply(store.conn, name, header, now, settings.schedule))
-        mail, detection, excerpt = detected.get(raw.uid) or (header, read.verdicts[raw.uid], None)
+        mail, detection, excerpt = read.outcome(header, detected.get(raw.uid))
         for defect in mail.defects:
             log.info("%s UID %d: %s", mail.folder, mail.uid, defect)
         processed.append((mail, detection, excerpt))

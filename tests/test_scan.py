@@ -200,15 +200,19 @@ def test_a_scan_of_many_batches_detects_in_a_worker_and_commits_in_order(mailbox
     mailbox.append("INBOX", introduction(msgid="<late-intro@test.example>"))
     mailbox.append("INBOX", newsletter(1))
     mailbox.append("INBOX", introduction(msgid="<late-intro@test.example>"))  # the same message again
+    odd = mailbox.append("INBOX", personal(4).replace(b'charset="utf-8"', b'charset="x-no-such"'))
 
-    report = scan(cfg)
+    done = run(cfg, "-v", "scan", "--json")
+    report = json.loads(done.stdout.splitlines()[-1])
 
-    assert report["messages"] == 5 and report["duplicates"] == 1
-    assert report["detected"] == {"none": 4, "introduction": 1}
+    assert report["messages"] == 6 and report["duplicates"] == 1
+    assert report["detected"] == {"none": 5, "introduction": 1}
+    # What a worker found wrong in a text that came to nothing is still logged, with where it is.
+    assert f"INBOX UID {odd}: unknown charset 'x-no-such'" in done.stderr
     assert sorted(t["kind"] for t in open_tasks(cfg)) == ["reach_out", "thank"]
     assert mailbox.count("Drafts") == 2
     import sqlite3
 
     with sqlite3.connect(cfg.state_dir / "assistant.sqlite3") as conn:
-        assert conn.execute("SELECT last_uid FROM folders").fetchone()[0] == 6
-        assert conn.execute("SELECT COUNT(*) FROM messages").fetchone()[0] == 5
+        assert conn.execute("SELECT last_uid FROM folders").fetchone()[0] == 7
+        assert conn.execute("SELECT COUNT(*) FROM messages").fetchone()[0] == 6
