@@ -11,6 +11,7 @@ imapclient's general one costs more than the network does here (see README).
 from __future__ import annotations
 
 import imaplib
+import json
 import logging
 import re
 import ssl
@@ -139,10 +140,35 @@ class PhaseOne:
     size: int
     structure: object  # BODYSTRUCTURE as nested lists, or as its unparsed bytes
 
-    def parsed_structure(self) -> object:
-        if isinstance(self.structure, bytes):
-            self.structure = next(_top_lists([self.structure]), None)
-        return self.structure
+    def parts(self) -> PartInfo:
+        structure = self.structure
+        if isinstance(structure, bytes):
+            structure = _usual_structure(structure) or next(_top_lists([structure]), None)
+        return structure_to_parts(structure)
+
+
+# Between the quoted strings of a BODYSTRUCTURE as Dovecot and most servers write it:
+# parentheses, NIL, numbers and single spaces.
+_USUAL_BETWEEN = re.compile(r"[()NIL0-9 ]*")
+
+
+def _usual_structure(raw: bytes) -> list | None:
+    """A BODYSTRUCTURE in its usual form (no literal, no escape) read as JSON, once the
+    parentheses, NILs and spaces outside its strings are written as JSON's: three times
+    quicker than the token loop.  None for anything else, which that loop reads."""
+    if b"\\" in raw or b"{" in raw:
+        return None
+    pieces = raw.decode("utf-8", "replace").split('"')
+    between = pieces[::2]
+    if not _USUAL_BETWEEN.fullmatch("".join(between)):
+        return None
+    pieces[::2] = [p.replace("NIL", "null").replace(" ", ",").replace(")(", "),(").replace("(", "[").replace(")", "]")
+                   for p in between]
+    try:
+        structure = json.loads('"'.join(pieces))
+    except ValueError:  # two spaces, a number with a leading zero, ...: not the usual form
+        return None
+    return structure if isinstance(structure, list) else None
 
 
 def parse_phase_one(data: list) -> dict[int, PhaseOne]:
@@ -208,9 +234,21 @@ def read_fetch(imap: imaplib.IMAP4, command: bytes) -> tuple[bytes, list]:
 
 
 def _text(value: object) -> str:
+    """An atom or string as text.  The JSON reading gives str, int for a number and None
+    for NIL: each as the text the token loop would have given."""
+    if isinstance(value, str):
+        return value
     if isinstance(value, (bytes, bytearray)):
         return bytes(value).decode("utf-8", "replace")
-    return ""
+    if isinstance(value, int):
+        return str(value)
+    return "NIL" if value is None else ""
+
+
+def _number(value: object) -> int:
+    if isinstance(value, int):
+        return value
+    return int(value) if isinstance(value, bytes) and value.isdigit() else 0
 
 
 def _params(value: object) -> dict[str, str]:
@@ -226,7 +264,8 @@ def _disposition(value: object) -> str:
 
 
 def structure_to_parts(body: object, section: str = "", depth: int = 0) -> PartInfo:
-    """BODYSTRUCTURE as the `PartInfo` tree `mime` selects from (section numbers as IMAP's)."""
+    """BODYSTRUCTURE as the `PartInfo` tree `mime` selects from (section numbers as IMAP's):
+    nested lists of bytes as the token loop reads it, or of str, int and None as JSON does."""
     if not isinstance(body, list) or not body or depth > 60:
         return PartInfo(section=section or "1", ctype="application/octet-stream")
     if isinstance(body[0], list):  # multipart: children, then the subtype
@@ -241,7 +280,7 @@ def structure_to_parts(body: object, section: str = "", depth: int = 0) -> PartI
         subtype = _text(body[index]).lower() if index < len(body) else "mixed"
         return PartInfo(section=section, ctype=f"multipart/{subtype}", children=children)
     section = section or "1"
-    maintype, subtype = _text(body[0]).lower(), _text(body[1]).lower()
+    maintype, subtype = _text(body[0]).lower(), _text(body[1]).lower() if len(body) > 1 else ""
     if maintype in ("", "nil") or (maintype == "text" and subtype in ("", "nil")):
         # An unreadable Content-Type ("text" alone): text/plain, as RFC 2045 and Python read it.
         maintype, subtype = "text", "plain"
@@ -252,7 +291,7 @@ def structure_to_parts(body: object, section: str = "", depth: int = 0) -> PartI
         ctype=ctype,
         charset=params.get("charset", ""),
         encoding=_text(body[5]).lower() if len(body) > 5 else "7bit",
-        size=int(body[6]) if len(body) > 6 and bytes(body[6]).isdigit() else 0,
+        size=_number(body[6]) if len(body) > 6 else 0,
     )
     if ctype == "message/rfc822" and len(body) > 8:
         inner = body[8]
@@ -340,7 +379,7 @@ class ImapSource:
         else:
             selected = select_text([RawMail(folder, uid, item.header, (), item.size) for uid, item in first.items()])
         for uid in selected & first.keys():
-            choices[uid] = select_text_parts(structure_to_parts(first[uid].parsed_structure()))
+            choices[uid] = select_text_parts(first[uid].parts())
             sections = []
             for choice in choices[uid]:
                 sections.append(choice.part.section)

@@ -6,11 +6,16 @@ import imaplib
 import io
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from shared_data import shared_dir
 
 from assistant.config import ImapSettings
 from assistant.imap import (
     ImapSource,
+    PhaseOne,
+    _top_lists,
+    _usual_structure,
     parse_fetch,
     parse_phase_one,
     read_fetch,
@@ -95,8 +100,36 @@ def test_phase_one_fast_path_reads_as_the_general_parser_does():
     for uid in (7, 9):
         assert got[uid].header == header
         assert got[uid].size == int(general[uid][b"RFC822.SIZE"])
-        assert got[uid].parsed_structure() == general[uid][b"BODYSTRUCTURE"]
-    assert got[9].parsed_structure()[2] == [b"name", b'a)b"c']
+        assert got[uid].parts() == structure_to_parts(general[uid][b"BODYSTRUCTURE"])
+    assert got[9].parts().charset == "" and got[9].parts().size == 10
+
+
+# BODYSTRUCTUREs as servers write them, and as they should not: strings with parentheses,
+# quotes, NIL, control characters and bad UTF-8 in them; odd numbers; missing or doubled spaces.
+_STRINGS = st.sampled_from([b"text", b"plain", b"html", b"TEXT", b"multipart", b"alternative", b"message", b"rfc822",
+                            b"charset", b"utf-8", b"NIL", b"", b"a (b)", b")(", b"x\\\"y", b"caf\xc3\xa9", b"\xff", b"t\x01"])
+_ATOMS = st.sampled_from([b"NIL", b"0", b"12", b"0123", b"-1", b"true", b"1.5"])
+_STRUCTURES = st.recursive(
+    st.one_of(_STRINGS.map(lambda s: b'"' + s + b'"'), _ATOMS),
+    lambda inner: st.tuples(st.lists(inner, max_size=8), st.sampled_from([b" ", b" ", b" ", b"", b"  "])).map(
+        lambda t: b"(" + t[1].join(t[0]) + b")"),
+    max_leaves=40,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_STRUCTURES)
+def test_a_bodystructure_read_as_json_gives_the_parts_the_token_loop_gives(raw):
+    assert PhaseOne(b"", 0, raw).parts() == structure_to_parts(next(_top_lists([raw]), None))
+
+
+def test_the_usual_bodystructure_is_read_as_json():
+    usual = (b'(("text" "plain" ("charset" "utf-8") NIL NIL "8bit" 2442 43 NIL NIL NIL NIL)'
+             b'("image" "png" ("name" "CV (1).png") NIL NIL "base64" 36554 NIL ("attachment" ("filename" "CV (1).png")) NIL NIL)'
+             b' "mixed" ("boundary" "----=_Part_0") NIL NIL NIL)')
+    assert _usual_structure(usual)[0][:3] == ["text", "plain", ["charset", "utf-8"]]
+    assert PhaseOne(b"", 0, usual).parts() == structure_to_parts(next(_top_lists([usual]), None))
+    assert _usual_structure(usual.replace(b"2442", b"{4}\r\n2442")) is None  # a literal: the token loop's
 
 
 def test_attached_message_sections_follow_imap_numbering():
