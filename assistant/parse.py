@@ -18,8 +18,10 @@ import quopri
 import re
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
+from email.errors import MessageError
 from email.header import decode_header, make_header
 from email.utils import getaddresses, parsedate_to_datetime
+from functools import lru_cache
 
 from .html import html_to_text
 from .mail import Forwarded, Mail, Person, RawMail, RawPart
@@ -29,7 +31,13 @@ _MSGID = re.compile(r"<([^<>\s]+)>")
 _FOLD = re.compile(r"\r?\n(?=[ \t])")
 # A field: its name, a colon, and its value with any folded continuation lines.
 _FIELD = re.compile(r"^([\x21-\x39\x3b-\x7e]+)[ \t]*:([^\n]*(?:\n[ \t][^\n]*)*)", re.MULTILINE)
-_HEADER_END = re.compile(r"^\r?$", re.MULTILINE)
+# The blank line that ends a header, found from the line break before it: a pattern
+# that starts with `^` is tried at every character, and costs several times more.
+_BLANK_LINE = re.compile(r"\n\r?\n")
+# An RFC 2047 encoded word, found as `email.header` finds one.
+_ENCODED_WORD = re.compile(r"=\?([^?]*?)\?([qQbB])\?(.*?)\?=")
+_USUAL_CHARSETS = ("utf-8", "iso-8859-1", "windows-1252")
+_SPACED = " ()\\"  # what `email.header` takes as a space already there next to a decoded word
 # One address as most mail writes it: `Name <addr>`, `<addr>` or a bare `addr`.
 _PLAIN_ADDRESS = re.compile(r"^\s*(?:([^<>]*?)\s*<([^<>\s]+@[^<>\s]+)>|([^<>\s]+@[^<>\s]+))\s*$")
 MAX_HEADER_CHARS = 16 * 1024  # a longer header value is cut: no real address list needs more
@@ -51,12 +59,13 @@ def header_fields(block: bytes) -> dict[str, str]:
     except UnicodeDecodeError:
         # Raw 8-bit header text in the wild is mostly Windows-1252; it decodes any byte.
         text = block.decode("cp1252", "replace")
-    end = _HEADER_END.search(text)  # the blank line that ends the header
+    if text.startswith(("\n", "\r\n")):
+        return {}  # a blank first line: no header at all
+    end = _BLANK_LINE.search(text)
     fields: dict[str, str] = {}
-    for found in _FIELD.finditer(text, 0, end.start() if end else len(text)):
-        name = found.group(1).lower()
+    for name, value in _FIELD.findall(text, 0, end.start() if end else len(text)):
+        name = name.lower()
         if name not in fields:
-            value = found.group(2)
             fields[name] = (_FOLD.sub("", value) if "\n" in value else value).strip()[:MAX_HEADER_CHARS]
     return fields
 
@@ -65,11 +74,67 @@ def decode_words(value: str) -> str:
     """An RFC 2047 header value as one line of text, without control characters."""
     value = value[:MAX_HEADER_CHARS]
     if "=?" in value:
-        try:
-            value = str(make_header(decode_header(value)))
-        except (ValueError, LookupError, UnicodeError, binascii.Error):
-            pass  # keep the undecoded text: still readable, never an exception
+        decoded = _decode_usual_words(value)
+        if decoded is None:
+            try:
+                decoded = str(make_header(decode_header(value)))
+            except (ValueError, LookupError, UnicodeError, binascii.Error, MessageError):
+                decoded = value  # bad base64 or charset: keep the undecoded text, never an exception
+        value = decoded
     return (value if value.isprintable() else _CONTROL.sub(" ", value)).strip()
+
+
+def _decode_usual_words(value: str) -> str | None:
+    """`str(make_header(decode_header(value)))` for the usual value: printable ASCII
+    whose encoded words are all in one of `_USUAL_CHARSETS` and decode.  None for any
+    other value.  The email package builds several objects a word, and a scan decodes
+    the Subject and names of every message."""
+    if not (value.isascii() and value.isprintable()):
+        return None
+    parts: list[str | bytes] = []  # plain text, and the bytes of adjacent encoded words joined
+    charset = None
+    end = 0
+    for word in _ENCODED_WORD.finditer(value):
+        plain = value[end:word.start()] if end else value[:word.start()].lstrip()
+        if plain and not plain.isspace():  # white space between encoded words is dropped
+            parts.append(plain)
+        word_charset, encoding, text = word.groups()
+        if charset is None:
+            charset = word_charset.lower()
+        if charset not in _USUAL_CHARSETS or word_charset.lower() != charset or text.isspace():
+            return None  # email.header splits at a change of charset, and may drop a word of white space
+        if encoding in "qQ":
+            if "==" in text or text.endswith("="):
+                return None  # the one place binascii reads "=" unlike email.quoprimime
+            data = binascii.a2b_qp(text, header=True)
+        else:
+            try:
+                data = binascii.a2b_base64(text + "==="[:-len(text) % 4])  # padded as email.header pads it
+            except binascii.Error:
+                return None
+        if parts and isinstance(parts[-1], bytes):
+            parts[-1] += data  # one character may be split between two words
+        else:
+            parts.append(data)
+        end = word.end()
+    if not end:
+        return value  # no encoded word after all
+    if value[end:]:
+        parts.append(value[end:])
+    decoded = []
+    for k, part in enumerate(parts):
+        # A space is put between decoded and plain text unless the plain side has one (or a parenthesis).
+        if isinstance(part, bytes):
+            try:
+                part = part.decode(charset)
+            except UnicodeDecodeError:
+                return None
+            if k and parts[k - 1][-1] not in _SPACED:
+                decoded.append(" ")
+        elif k and part[0] not in _SPACED:
+            decoded.append(" ")
+        decoded.append(part)
+    return "".join(decoded)
 
 
 def parse_addresses(value: str) -> tuple[Person, ...]:
@@ -77,7 +142,12 @@ def parse_addresses(value: str) -> tuple[Person, ...]:
     encoded comma cannot split one address in two."""
     if not value:
         return ()
-    value = value[:MAX_HEADER_CHARS]
+    if len(value) <= MAX_CACHED_ADDRESSES_CHARS:
+        return _read_recurring_addresses(value)
+    return _read_addresses(value[:MAX_HEADER_CHARS])
+
+
+def _read_addresses(value: str) -> tuple[Person, ...]:
     if '"' in value or "(" in value or ";" in value or ":" in value:
         pairs = getaddresses([value])  # quoting, comments or groups: the full RFC 5322 reader
     else:
@@ -95,6 +165,13 @@ def parse_addresses(value: str) -> tuple[Person, ...]:
             continue
         people.append(Person(name=" ".join(decode_words(name).split()).strip(" \"'"), email=addr))
     return tuple(people)
+
+
+# The same senders and recipients recur from message to message, so a short value's
+# addresses are read once.  Only short values are kept, so that the cache holds at most
+# 1024 values of 256 characters with their addresses, hostile or not.
+MAX_CACHED_ADDRESSES_CHARS = 256
+_read_recurring_addresses = lru_cache(maxsize=1024)(_read_addresses)
 
 
 def _charset_decode(data: bytes, charset: str) -> tuple[str, str | None]:
@@ -143,8 +220,8 @@ def decode_part(part: RawPart) -> tuple[str, list[str]]:
 
 _MONTHS = {m: k for k, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split(), 1)}
 # The Date most mail has: "Tue, 4 Mar 2025 10:00:00 +0100" (a comment may follow).
-_USUAL_DATE = re.compile(r"(?:[A-Za-z]{3},\s*)?(\d{1,2})\s+([A-Za-z]{3})\s+(\d{4})\s+(\d\d):(\d\d)(?::(\d\d))?\s+([+-]\d\d)(\d\d)\s*(?:\(.*\))?")
-_ZONES: dict[tuple[str, str], timezone] = {}
+_USUAL_DATE = re.compile(r"(?:[A-Za-z]{3},\s*)?(\d{1,2})\s+([A-Za-z]{3})\s+(\d{4})\s+(\d\d):(\d\d)(?::(\d\d))?\s+([+-]\d{4})\s*(?:\(.*\))?")
+_ZONES: dict[str, timezone] = {}
 
 
 def parse_date(value: str) -> datetime:
@@ -153,16 +230,17 @@ def parse_date(value: str) -> datetime:
     The usual form is read by one regex: `parsedate_to_datetime` costs several times
     more, and a scan reads the Date of every message.  Anything else goes to it."""
     found = _USUAL_DATE.fullmatch(value)
-    month = found and _MONTHS.get(found.group(2).lower())
-    if not month or found.group(7) + found.group(8) == "-0000":
+    if not found:
         return parsedate_to_datetime(value)
-    hours, minutes = found.group(7), found.group(8)
-    zone = _ZONES.get((hours, minutes))
+    day, month_name, year, hour, minute, second, offset = found.groups()
+    month = _MONTHS.get(month_name.lower())
+    if not month or offset == "-0000":
+        return parsedate_to_datetime(value)
+    zone = _ZONES.get(offset)
     if zone is None:
-        offset = timedelta(hours=abs(int(hours)), minutes=int(minutes))
-        zone = _ZONES.setdefault((hours, minutes), timezone(-offset if hours[0] == "-" else offset))
-    return datetime(int(found.group(3)), month, int(found.group(1)), int(found.group(4)), int(found.group(5)),
-                    int(found.group(6) or 0), tzinfo=zone)
+        delta = timedelta(hours=int(offset[1:3]), minutes=int(offset[3:]))
+        zone = _ZONES.setdefault(offset, timezone(-delta if offset[0] == "-" else delta))
+    return datetime(int(year), month, int(day), int(hour), int(minute), int(second or 0), tzinfo=zone)
 
 
 def _message_id(fields: dict[str, str]) -> str:
@@ -178,7 +256,7 @@ def parse_header(raw: RawMail) -> Mail:
     """The message's headers as a `Mail` with no text yet; raises ParseError if it has none."""
     fields = header_fields(raw.header)
     # Judged on the fields every source fetches, so that IMAP and Maildir reject alike.
-    if not any(fields.get(name) for name in IDENTIFYING_HEADERS):
+    if not any(map(fields.get, IDENTIFYING_HEADERS)):
         raise ParseError("no From, To, Date, Subject or Message-ID header: not a mail message")
     date = None
     defects: list[str] = []

@@ -7,7 +7,10 @@ from email.utils import getaddresses
 from hypothesis import given, strategies as st
 
 from assistant.mail import Person, RawMail
-from assistant.parse import ParseError, add_text, header_fields, parse_addresses, parse_header
+from assistant.parse import (
+    MAX_CACHED_ADDRESSES_CHARS, ParseError, _read_recurring_addresses, add_text, header_fields, parse_addresses,
+    parse_header,
+)
 from shared_data import shared_dir
 
 
@@ -18,6 +21,16 @@ def test_fields_are_unfolded_case_insensitive_and_first_wins():
     assert fields["subject"] == "a long  folded subject"
     assert fields["from"] == "Ann <ann@x.example>"
     assert "body" not in fields
+
+
+_line = st.sampled_from(["From: a@b.example", "Subject: x\r", " folded", "To:\t<c@d.example>\r", "", "\r", "junk"])
+
+
+@given(st.lists(_line, max_size=8))
+def test_the_header_ends_at_the_first_line_that_is_empty_or_a_lone_cr(lines):
+    blank = next((k for k, line in enumerate(lines) if line in ("", "\r")), len(lines))
+    names = {line.split(":")[0].lower() for line in lines[:blank] if ":" in line and not line.startswith(" ")}
+    assert set(header_fields("\n".join(lines).encode())) == names
 
 
 def test_undeclared_8bit_header_text_is_read_as_windows_1252():
@@ -44,6 +57,15 @@ def test_the_fast_path_reads_plain_lists_as_the_standard_library(entries):
                       for name, local, domain in entries)
     expected = [(n.strip(" \"'"), a.lower()) for n, a in getaddresses([value]) if "@" in a]
     assert [(p.name, p.email) for p in parse_addresses(value)] == expected
+
+
+def test_only_short_address_values_are_kept_for_the_next_message():
+    short = "Ann <ann@x.example>, bob@y.example"
+    assert parse_addresses(short) is parse_addresses(short)
+    long = ", ".join(f"p{i}@x.example" for i in range(MAX_CACHED_ADDRESSES_CHARS // 10))
+    kept = _read_recurring_addresses.cache_info().currsize
+    assert len(parse_addresses(long)) == MAX_CACHED_ADDRESSES_CHARS // 10
+    assert _read_recurring_addresses.cache_info().currsize == kept
 
 
 def test_header_only_then_text():

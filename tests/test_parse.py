@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import time
+from email.errors import MessageError
+from email.header import decode_header, make_header
 from email.utils import parsedate_to_datetime
 
 import pytest
+from hypothesis import example, given, strategies as st
 
 from assistant.detect import classify_bytes
 from assistant.html import html_to_text
 from assistant.mime import MAX_TEXT_BYTES, PartInfo, raw_from_bytes, select_text_parts
-from assistant.parse import ParseError, decode_words, parse, parse_addresses, parse_date
+from assistant.parse import ParseError, _decode_usual_words, decode_words, parse, parse_addresses, parse_date
 
 ME = ["dana.whitfield@example.net"]
 HEAD = "From: Sam Oduya <sam@tidewater.example>\r\nTo: Dana <dana.whitfield@example.net>\r\nSubject: test\r\n"
@@ -167,3 +171,48 @@ def test_the_quick_date_reader_agrees_with_the_email_package(value):
         return found, found.utcoffset()
 
     assert reading(parse_date) == reading(parsedate_to_datetime)
+
+
+def test_a_hostile_encoded_word_is_kept_undecoded():
+    # Bad base64 and a charset name that is not ASCII once raised out of parse_header.
+    assert decode_words("=?utf-8?b?a?= x") == "=?utf-8?b?a?= x"
+    assert decode_words("=?\u00e9?q?x?=") == "=?\u00e9?q?x?="
+
+
+@pytest.mark.parametrize("value", [
+    "=?utf-8?b?Q2Fmw6kgU29jacOpdMOp?=", "=?UTF-8?Q?Jos=C3=A9_Haddad?=", "Re: =?utf-8?q?Ren=C3=A9?= (sales)",
+    "=?utf-8?q?Zo=C3=AB?= =?utf-8?q?_=C3=85ngstr=C3=B6m?=", "=?iso-8859-1?q?Ren=E9?= Dufour",
+])
+def test_usual_encoded_words_are_read_without_the_email_package(value):
+    assert _decode_usual_words(value) == str(make_header(decode_header(value)))
+
+
+_encoded_text = st.one_of(
+    st.text(max_size=8).map(lambda t: base64.b64encode(t.encode()).decode().rstrip("=")),
+    st.binary(max_size=6).map(lambda b: base64.b64encode(b).decode()),
+    st.binary(max_size=6).map(lambda b: "".join(f"={c:02X}" if c > 126 or c in b"?=_ " else chr(c) for c in b)),
+    st.text(alphabet="=_?Aa0+/ ", max_size=6),
+)
+_encoded_word = st.builds("=?{}?{}?{}?=".format,
+                          st.one_of(st.just("utf-8"), st.sampled_from(["UTF-8", "iso-8859-1", "windows-1252", "us-ascii",
+                                                                        "utf8", "", "x-no", "utf-8*en", "\u00e9"])),
+                          st.sampled_from("qQbB"), _encoded_text)
+_plain_text = st.text(alphabet=" ()\\\"<>,aZ=?_", max_size=5)
+# Text the quick decoder leaves to the email package: not ASCII, or a line break or control character.
+_odd_text = st.one_of(st.just(""), st.sampled_from(["\u00e9", "\t", "\r\n ", "\n", "\x00", "\x85", "\u2028"]))
+
+
+@given(st.lists(st.one_of(_encoded_word, _plain_text), min_size=1, max_size=6), _odd_text, st.integers(0, 6))
+@example(["=?utf-8?q?a?=", "=?utf-8?q? ?=", "=?utf-8?q?b?="], "", 0)  # email.header drops the word of white space
+@example(["=?utf-8?q?a==41?="], "", 0)  # "==" and a last "=": binascii reads them otherwise
+@example(["=?utf-8?q?b=?="], "", 0)
+def test_the_quick_word_decoder_agrees_with_the_email_package(pieces, odd, where):
+    pieces.insert(where, odd)
+    value = "".join(pieces)
+    try:
+        expected = str(make_header(decode_header(value)))
+    except (ValueError, LookupError, UnicodeError, binascii.Error, MessageError):
+        expected = None  # decode_words keeps the text undecoded: the quick reader must leave it to it
+    quick = _decode_usual_words(value)
+    assert quick is None or quick == expected
+    assert isinstance(decode_words(value), str)
