@@ -26,7 +26,7 @@ from . import credentials
 from .config import ImapSettings
 from .errors import AuthError, ConnectError, MailboxError, TLSError
 from .mail import RawMail, RawPart
-from .mime import HEADER_FIELDS, MAX_TEXT_BYTES, PartInfo, select_text_parts
+from .mime import HEADER_FIELDS, MAX_TEXT_BYTES, PartInfo, header_message_ids, select_text_parts
 from .source import FolderStatus, TextSelector
 from .tls import hint_for, ssl_context
 
@@ -72,7 +72,6 @@ def login(client: imapclient.IMAPClient, settings: ImapSettings, cred: credentia
 # One FETCH token a match: ( ) "quoted" {literal} or an atom such as BODY[HEADER.FIELDS (FROM)]<0>.
 _TOKEN = re.compile(rb'(\()|(\))|"((?:[^"\\]|\\.)*)"|\{(\d+)\}$|([^\s()"\[\]{]+(?:\[[^\]]*\](?:<\d+>)?)?)')
 _ESCAPED = re.compile(rb"\\(.)")
-_MSGID = re.compile(rb"<([^<>\s]+)>")
 _OPEN, _CLOSE, _QUOTED, _LITERAL = 1, 2, 3, 4
 
 
@@ -123,6 +122,13 @@ def parse_fetch(data: list) -> dict[int, dict[bytes, object]]:
         if isinstance(uid, bytes) and uid.isdigit():
             out[int(uid)] = items
     return out
+
+
+def body_sections(items: dict[bytes, object]) -> dict[str, bytes]:
+    """The BODY[section] values among one message's FETCH items, by section
+    ("1", "2.HEADER", "HEADER.FIELDS (FROM TO)")."""
+    return {key[5 : key.index(b"]")].decode("ascii", "replace"): bytes(value) for key, value in items.items()
+            if key.startswith(b"BODY[") and b"]" in key and isinstance(value, bytes)}
 
 
 # Phase one's answer for one message as Dovecot and most servers give it: the items in
@@ -182,7 +188,7 @@ def parse_phase_one(data: list) -> dict[int, PhaseOne]:
         elif not (item == b")" and k and isinstance(data[k - 1], tuple) and _PHASE_ONE.fullmatch(data[k - 1][0])):
             other.append(item)
     for uid, items in parse_fetch(other).items():
-        header = next((bytes(v) for key, v in items.items() if key.startswith(b"BODY[HEADER") and isinstance(v, bytes)), b"")
+        header = next((v for section, v in body_sections(items).items() if section.startswith("HEADER")), b"")
         size = items.get(b"RFC822.SIZE", b"0")
         out[uid] = PhaseOne(header, int(size) if isinstance(size, bytes) and size.isdigit() else 0, items.get(b"BODYSTRUCTURE"))
     return out
@@ -391,10 +397,8 @@ class ImapSource:
         for sections, group in by_sections.items():
             items = " ".join(f"BODY.PEEK[{s}]<0.{MAX_TEXT_BYTES + 1}>" for s in sections)
             for uid, got in parse_fetch(self._uid_fetch(uid_set(group), f"(UID {items})")).items():
-                for key, value in got.items():
-                    if key.startswith(b"BODY[") and isinstance(value, bytes):
-                        section = key[5 : key.index(b"]")].decode("ascii", "replace")
-                        bodies[(uid, section)] = bytes(value)
+                for section, value in body_sections(got).items():
+                    bodies[(uid, section)] = value
         out = []
         for uid in uids:
             item = first.get(uid)
@@ -469,9 +473,8 @@ class ImapSource:
             raise MailboxError(f"{self.settings.host}: reading {folder!r} answered {status.decode('ascii', 'replace')}")
         present = set()
         for items in parse_fetch(data).values():
-            for key, value in items.items():
-                if key.startswith(b"BODY[") and isinstance(value, bytes):
-                    present.update(m.decode("ascii", "replace") for m in _MSGID.findall(value))
+            for value in body_sections(items).values():
+                present.update(header_message_ids(value))
         return present & wanted
 
     def append_drafts(self, contents: Sequence[bytes]) -> None:

@@ -21,10 +21,9 @@ from typing import TypeVar
 from .config import MaildirSettings
 from .errors import MailboxError
 from .mail import RawMail
-from .mime import raw_from_bytes
+from .mime import header_message_ids, raw_from_bytes
 from .source import FolderStatus, TextSelector
 
-_MSGID = re.compile(rb"^message-id:\s*<([^<>\s]+)>", re.IGNORECASE | re.MULTILINE)
 T = TypeVar("T")
 UIDVALIDITY = 1  # file times never restart, so a Maildir folder's UIDs stay valid
 
@@ -89,7 +88,7 @@ class MaildirSource:
         wanted = set(message_ids)
         present = set()
         for _, head in _header_blocks(self.drafts_dir()):
-            present.update(m.decode("ascii", "replace") for m in _MSGID.findall(head))
+            present.update(header_message_ids(head))
         return present & wanted
 
     def append_drafts(self, contents: Sequence[bytes]) -> None:
@@ -109,8 +108,7 @@ class MaildirSource:
         found = []
         want_tag = re.compile(rb"^x-assistant-task:\s*" + re.escape(tag.encode()) + rb"\s*$", re.IGNORECASE | re.MULTILINE) if tag else None
         for entry, head in _header_blocks(path):
-            ids = {m.decode("ascii", "replace") for m in _MSGID.findall(head)}
-            if message_id in ids or (want_tag and want_tag.search(head)):
+            if message_id in header_message_ids(head) or (want_tag and want_tag.search(head)):
                 found.append(entry)
         return sorted(found, key=lambda p: p.stat().st_mtime_ns)
 

@@ -7,6 +7,7 @@ that the two read the same text of the same message.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from email import policy
 from email.message import Message
@@ -25,6 +26,14 @@ HEADER_FIELDS = (
     "Auto-Submitted", "X-Autoreply", "X-Autorespond", "X-Auto-Response-Suppress",
     "Content-Type", "X-Assistant-Task",
 )
+
+_MESSAGE_ID_FIELD = re.compile(rb"^message-id:\s*<([^<>\s]+)>", re.IGNORECASE | re.MULTILINE)
+
+
+def header_message_ids(head: bytes) -> set[str]:
+    """The Message-IDs of a raw header block's Message-ID fields: how both sources find
+    which of our drafts a folder holds."""
+    return {found.decode("ascii", "replace") for found in _MESSAGE_ID_FIELD.findall(head)}
 
 
 @dataclass(slots=True)
