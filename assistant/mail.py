@@ -8,10 +8,21 @@ a `Mail` with its `Detection`.  No stage reaches back into an earlier one's data
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
+from operator import attrgetter
 
 
+def _pickled_as_call(cls):
+    """Pickle instances as a call of the class with their fields.  A first scan sends
+    thousands of headers and texts to its detection workers; a frozen slots dataclass
+    would otherwise run a Python __getstate__ and __setstate__ for each object."""
+    values = attrgetter(*(f.name for f in fields(cls)))
+    cls.__reduce__ = lambda self: (cls, values(self))
+    return cls
+
+
+@_pickled_as_call
 @dataclass(frozen=True, slots=True)
 class RawPart:
     """One body part as the source found it: bytes still in their transfer encoding."""
@@ -36,6 +47,7 @@ class RawMail:
     size: int = 0  # the whole message's size in bytes, as the server reports it
 
 
+@_pickled_as_call
 @dataclass(frozen=True, slots=True)
 class Person:
     name: str
@@ -45,6 +57,7 @@ class Person:
         return {"name": self.name, "email": self.email}
 
 
+@_pickled_as_call
 @dataclass(frozen=True, slots=True)
 class Forwarded:
     """A message quoted as forwarded (inline or attached), with its own headers."""
@@ -56,6 +69,7 @@ class Forwarded:
     text: str
 
 
+@_pickled_as_call
 @dataclass(slots=True)
 class Mail:
     """A parsed message: decoded headers and the text of its body, ready for detection."""

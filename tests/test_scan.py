@@ -216,3 +216,19 @@ def test_a_scan_of_many_batches_detects_in_a_worker_and_commits_in_order(mailbox
     with sqlite3.connect(cfg.state_dir / "assistant.sqlite3") as conn:
         assert conn.execute("SELECT last_uid FROM folders").fetchone()[0] == 7
         assert conn.execute("SELECT COUNT(*) FROM messages").fetchone()[0] == 6
+
+
+def test_mail_crosses_to_the_detection_workers_whole():
+    """Mail and its parts are pickled as constructor calls (mail._pickled_as_call): every field must survive."""
+    import pickle
+    from datetime import datetime, timezone
+
+    from assistant.mail import Forwarded, Mail, Person, RawPart
+
+    dana = Person("Dana Whitfield", "dana@acme.example")
+    mail = Mail(folder="INBOX", uid=7, message_id="m@x", sender=dana, to=(Person("Jordan", None),), cc=(dana,),
+                reply_to=(), subject="Intro", date=datetime(2026, 3, 4, 10, tzinfo=timezone.utc), in_reply_to="p@x",
+                references=("o@x", "p@x"), headers={"list-id": "x"}, text="Hello", html=True,
+                forwarded=(Forwarded(dana, (dana,), (), "Fwd", "inner"),), defects=("odd",))
+    part = RawPart(b"SGk=", "html", "utf-8", "base64", b"From: a@b\r\n", True)
+    assert pickle.loads(pickle.dumps((mail, part))) == (mail, part)
