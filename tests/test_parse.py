@@ -15,7 +15,8 @@ from hypothesis import example, given, strategies as st
 from assistant.detect import classify_bytes
 from assistant.html import html_to_text
 from assistant.mime import MAX_TEXT_BYTES, PartInfo, raw_from_bytes, select_text_parts
-from assistant.parse import ParseError, _decode_usual_words, decode_words, parse, parse_addresses, parse_date
+from assistant.mail import RawPart
+from assistant.parse import ParseError, _decode_usual_words, decode_part, decode_words, parse, parse_addresses, parse_date
 
 ME = ["dana.whitfield@example.net"]
 HEAD = "From: Sam Oduya <sam@tidewater.example>\r\nTo: Dana <dana.whitfield@example.net>\r\nSubject: test\r\n"
@@ -216,3 +217,14 @@ def test_the_quick_word_decoder_agrees_with_the_email_package(pieces, odd, where
     quick = _decode_usual_words(value)
     assert quick is None or quick == expected
     assert isinstance(decode_words(value), str)
+
+
+@given(st.text(max_size=300), st.sampled_from([b"\r\n", b"\n", b" \r\n", b"\r\n-- \r\n", b"!"]), st.booleans())
+def test_a_base64_part_reads_through_line_breaks_junk_and_missing_padding(text, junk, cut_padding):
+    encoded = base64.b64encode(text.encode())
+    lines = [encoded[k : k + 76] for k in range(0, len(encoded), 76)] or [b""]
+    body = junk.join(lines) + b"\r\n"
+    if cut_padding:
+        body = body.replace(b"=", b"")
+    decoded, defects = decode_part(RawPart(body=body, charset="utf-8", encoding="base64"))
+    assert decoded == text.replace("\r\n", "\n").replace("\r", "\n") and defects == []
