@@ -81,10 +81,15 @@ REFERRAL = _family(
     ("ping|mail|contact|call|text|message|try|ring|reach|write|dm", r"\b(ping|e-?mail|contact|call|text|message|try|ring|reach|write\s+to|dm|inmail)\s+(?-i:[^\W\d_a-zß-ÿ])[\w'’-]+(\s+(?-i:[^\W\d_a-zß-ÿ])[\w'’-]+)?\s*(\(|<|at\b|on\b|[-–—,])", "phrase 'contact X'"),
     ("give", r"\bgive\s+(?-i:[^\W\d_a-zß-ÿ])[\w'’-]+(\s+(?-i:[^\W\d_a-zß-ÿ])[\w'’-]+)?\s+a\s+(call|ring|shout|buzz|text)\b", "phrase 'give X a call'"),
 )
+_DETAILS = r"(e-?mail(\s+address)?|address|number|cell|phone|mobile|linkedin|profile|info|details|contact\s+info)\s*(is|:)"
+_DETAILS_KEYS = "mail|address|number|cell|phone|mobile|linkedin|profile|info|details|contact"
 # Contact details handed over: a referral only where the talk is about work (see JOB_CONTEXT).
 REFERRAL_WEAK = _family(
     ("him|her|them", r"\b(contact|e-?mail|call|text|ping|message|telephone|phone|ring)\s+(him|her|them)\b|\bgive\s+(him|her|them)\s+a\s+(call|ring|shout|text|bell|buzz)\b", "phrase 'contact him/her'"),
-    ("mail|address|number|cell|phone|mobile|linkedin|profile|info|details|contact", r"\b(his|her|their|[^\W\d_]+['’]s)\s+(e-?mail(\s+address)?|address|number|cell|phone|mobile|linkedin|profile|info|details|contact\s+info)\s*(is|:)", "gives contact details"),
+    # One pattern as two phrases: "his number is" is looked for only where "his", "her" or "their"
+    # is (see `phrases`), "Ana's number is" (which may begin at any word) by a plain search.
+    (_DETAILS_KEYS, rf"\b(his|her|their)\s+{_DETAILS}", "gives contact details"),
+    (_DETAILS_KEYS, rf"\b[^\W\d_]+['’]s\s+{_DETAILS}", "gives contact details"),
     ("here", r"\bhere['’]?s\s+(his|her|their|[^\W\d_]+['’]s)\s+(e-?mail|number|cell|phone|linkedin|profile|contact)", "gives contact details"),
     ("you can|you could|you should|you might|linkedin", r"\byou\s+(can|could|should|might\s+want\s+to)\s+(e-?mail|reach|call|text|contact|find|message|ping|write\s+to)\b|\blinkedin\s*:", "gives contact details"),
 )
@@ -94,10 +99,14 @@ PROCESS = Phrase(
     r"move\s+forward|take-?home|assessment|start\s+date)\b",
 )
 # Selling something: a cold sales note asks for a call too, but it is not a request to act on.
-SALES = Phrase(
-    r"\b(book|schedule)\s+a\s+demo\b|\bfree\s+trial\b|\bour\s+(new\s+)?(product|platform|solution|tool|software|app|service)s?\b|"
-    r"\bhelp\s+(your|you\s+and\s+your)\s+(team|company|business|organi[sz]ation)\b|\b\d+%\s+off\b|\bpricing\s+plans?\b",
-    keys=("demo", "trial", "our ", "help your", "help you and", "% off", "pricing"),
+# (One pattern as two phrases with its keys: "20% off", which may begin at any number, is
+# looked for by a plain search, and only in texts with the word "off".)
+SALES = _family(
+    ("demo|trial|our |help your|help you and|% off|pricing", (
+        r"\b(book|schedule)\s+a\s+demo\b|\bfree\s+trial\b|\bour\s+(new\s+)?(product|platform|solution|tool|software|app|service)s?\b|"
+        r"\bhelp\s+(your|you\s+and\s+your)\s+(team|company|business|organi[sz]ation)\b|\bpricing\s+plans?\b"
+    ), "selling"),
+    ("demo|trial|our |help your|help you and|% off|pricing", r"\b\d+%\s+off\b", "selling"),
 )
 # Work talk: a referral is about a job search, not about a cousin's new address.
 JOB_CONTEXT = Phrase(

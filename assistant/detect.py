@@ -21,7 +21,9 @@ from .jobs import ROLE_WORDS, find_role, fullest, nearest_org, org_for_domain
 from .mail import Detection, Mail, Person, Request
 from .mime import raw_from_bytes
 from .parse import parse
-from .people import address_name, clean_name, first_name, fold, local_tokens, name_matches_address, name_runs, words
+from .people import (
+    address_name, clean_name, first_name, fold, has_ascii_letter, local_tokens, name_matches_address, name_runs, words,
+)
 from .phrases import joined, read_all
 from .quotes import Quoted, quoted_lines, split_quotes, split_signature, unwrap
 from .senders import automated_reason, bulk_text_reason, is_role_address
@@ -52,6 +54,7 @@ class Context:
     forward_signatures: list[str] = field(default_factory=list)
     history: str = ""  # the quoted earlier messages of a reply: never a new kind, but may name the company
     asks: list[tuple[Request, str]] | None = None  # what the new text asks of me, once worked out
+    personal: bool | None = None  # whether the new text is written to me, once worked out (see `_to_me_personally`)
 
     @property
     def body(self) -> str:
@@ -162,7 +165,7 @@ def _sign_names(person: Person) -> tuple[str, ...]:
 def _named(person: Person, text: str) -> Person:
     """The person with a usable name: the display name, else the name in the text that owns the address."""
     name = clean_name(person.name)
-    if name and any(ch.isascii() and ch.isalpha() for ch in name):
+    if name and has_ascii_letter(name):
         return Person(name, person.email)
     runs = [run for run, _, _ in name_runs(text[:20000])]
     owners = [run for run in runs if name_matches_address(run, person.email)]
@@ -286,12 +289,14 @@ def _referral(ctx: Context) -> Detection | None:
 
 
 def _selling(text: str) -> bool:
-    return bool(cues.SALES.search(text))
+    return cues.first_match(text, cues.SALES) is not None
 
 
 def _to_me_personally(ctx: Context) -> bool:
-    """Not greeting someone else ("Simone,") or a crowd ("Dear all", "Hi friends")."""
-    return cues.greeting_target(ctx.new, ctx.my_names, fold) not in ("other", "group")
+    """Not greeting someone else ("Simone,") or a crowd ("Dear all", "Hi friends"); worked out once a message."""
+    if ctx.personal is None:
+        ctx.personal = cues.greeting_target(ctx.new, ctx.my_names, fold) not in ("other", "group")
+    return ctx.personal
 
 
 def _lead(ctx: Context) -> Detection | None:

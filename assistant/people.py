@@ -90,16 +90,29 @@ def local_tokens(email: str | None) -> tuple[str, ...]:
     return tuple(fold(t) for t in re.split(r"[._+\-\d]+", email.split("@", 1)[0]) if fold(t))
 
 
-@lru_cache(maxsize=4096)  # the same people come back in every message
 def first_name(person: Person) -> str:
     """The name people greet someone by: the display name's first word, else the address's."""
-    name = _HONORIFIC.sub("", clean_name(person.name))  # "Dr. Amara Okonkwo" is Amara
-    if name and any(ch.isalpha() and ch.isascii() for ch in name):
+    return _first_name(person.name, person.email)
+
+
+# The same people come back in every message: kept by name and address, which hash faster than a Person.
+@lru_cache(maxsize=4096)
+def _first_name(display_name: str, email: str | None) -> str:
+    name = _HONORIFIC.sub("", clean_name(display_name))  # "Dr. Amara Okonkwo" is Amara
+    if name and has_ascii_letter(name):
         return name.split()[0]
-    tokens = local_tokens(person.email)
+    tokens = local_tokens(email)
     if len(tokens) >= 2 or (tokens and len(tokens[0]) <= 8):
         return tokens[0].capitalize()
     return ""
+
+
+_ASCII_LETTER = re.compile("[A-Za-z]")
+
+
+def has_ascii_letter(text: str) -> bool:
+    """Whether the text has a letter of the Latin alphabet (A to Z, either case)."""
+    return _ASCII_LETTER.search(text) is not None
 
 
 def words(text: str) -> set[str]:

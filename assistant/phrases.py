@@ -137,7 +137,7 @@ class Phrase:
         if first is None:
             spaced = probe.spaced
             for index, (needs, one_of, finder) in enumerate(self.finders):
-                if not (needs <= words or cut and _within(needs, words, cut)):
+                if not (needs <= words or cut in needs and _within(needs, words, cut)):
                     continue
                 if one_of is not None and one_of.isdisjoint(words) and cut not in one_of:
                     continue
@@ -255,24 +255,36 @@ class Probe:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.lowered = text.lower()  # for keys
         self.spaced: str | None = None  # lower case, white space as " ": where beginnings are found
         self.words: frozenset[str] = frozenset()
         self.cut = ""
         self.exact = False  # the words are the text's, no more
         self._word_list: str | None = None
-        # Positions in the lower-cased text are those of the text unless str.lower() lengthened
-        # a character ("İ"), and the regex engine matches "ı" and "ſ" with "i" and "s", which
-        # str.lower() leaves alone: in those texts phrases are searched the plain way.
-        if len(self.lowered) != len(text) or "ı" in text or "ſ" in text:
-            return
+        try:
+            latin = text.encode("latin-1")
+        except UnicodeEncodeError:
+            latin = None
+        if latin is None:
+            self.lowered = text.lower()  # for keys
+            # Positions in the lower-cased text are those of the text unless str.lower() lengthened
+            # a character ("İ"), and the regex engine matches "ı" and "ſ" with "i" and "s", which
+            # str.lower() leaves alone: in those texts phrases are searched the plain way.
+            if len(self.lowered) != len(text) or "ı" in text or "ſ" in text:
+                return
+            word_bytes = self.lowered.encode("utf-8", "surrogatepass").translate(_WORD_BYTES)
+        else:
+            # Latin-1 (most mail): str.lower() turns each character into one Latin-1 character, as a
+            # table of bytes does several times faster, and no other character into an ASCII letter:
+            # the words are read from the bytes as they are.
+            self.lowered = text.lower() if text.isascii() else latin.translate(_LATIN1_LOWER).decode("latin-1")
+            word_bytes = latin.translate(_LATIN1_WORD_BYTES)
         spaced = self.lowered.replace("\n", " ")
         if not spaced.isprintable():  # white space other than " " is not: a replace for each kind present
             for space in _ODD_SPACES:
                 if space in spaced:
                     spaced = spaced.replace(space, " ")
         self.spaced, self.exact = spaced, True
-        self.words = frozenset(self.lowered.encode("utf-8", "surrogatepass").translate(_WORD_BYTES).decode("ascii").split())
+        self.words = frozenset(word_bytes.decode("ascii").split())
 
     def prefix(self, end: int) -> Probe:
         """The probe of `text[:end]`, with the words of the whole text."""
@@ -310,7 +322,7 @@ def _made(text: str, lowered: str, spaced: str, words: frozenset[str], cut: str,
 
 def _may_find(needs: frozenset[str], one_of: frozenset[str] | None, words: frozenset[str], cut: str) -> bool:
     """Whether a text with these words (and `cut`) has all the words a finder needs, and one of `one_of`."""
-    if not (needs <= words or cut and _within(needs, words, cut)):
+    if not (needs <= words or cut in needs and _within(needs, words, cut)):
         return False
     return one_of is None or not one_of.isdisjoint(words) or cut in one_of
 
@@ -327,6 +339,8 @@ def _cut_at(lowered: str, end: int) -> str:
 
 _WORD_CHARS = "".join(sorted(ASCII_WORD))
 _WORD_BYTES = bytes(c if chr(c).isalnum() and c < 128 or c == ord("_") else ord(" ") for c in range(256))
+_LATIN1_LOWER = bytes(ord(chr(c).lower()) for c in range(256))
+_LATIN1_WORD_BYTES = _LATIN1_LOWER.translate(_WORD_BYTES)  # lower case, then as `_WORD_BYTES`
 _ODD_SPACES = [ch for ch in map(chr, range(0x3001)) if ch.isspace() and ch not in " \n"]  # all of "\s" up to U+3000
 _MADE: weakref.WeakSet[Phrase] = weakref.WeakSet()  # for `read_all`
 

@@ -44,7 +44,9 @@ _FORWARD_MARKER = re.compile(
     re.IGNORECASE,
 )
 _MARKER_WORDS = ("message", "weitergeleitete", "mensaje", "пересылаемое")  # one is in every marker
-_LATIN_MARKER_WORDS = tuple(w.encode() for w in _MARKER_WORDS if w.isascii())
+# The Latin ones as `_has_marker_word` looks for them: "message" and "mensaje" with one regex,
+# which begins with their "me" (a fast scan), and "weitergeleitete" on its own.
+_ME_MARKER_WORDS = re.compile(rb"message|mensaje")
 _RULE = re.compile(r"^\s*(_{8,}|-{8,}|={8,})\s*$")
 _RULE_CHARS = ("_", "-", "=")
 _QUOTED = re.compile(r"^\s*>")
@@ -233,12 +235,17 @@ def _has_marker_word(text: str) -> bool:
     """Whether a line of the text may have a word of a forward marker (in any case)."""
     # bytes.lower() lower-cases ASCII letters only, at a fraction of the cost of str.lower(), and
     # no other letter lower-cases to the Latin words; the Cyrillic one needs Cyrillic letters,
-    # whose UTF-8 begins with byte D0 or D1.
-    data = text.encode("utf-8", "surrogatepass").lower()
-    for word in _LATIN_MARKER_WORDS:
-        if word in data:
-            return True
-    return (b"\xd0" in data or b"\xd1" in data) and any(w in text.lower() for w in _MARKER_WORDS if not w.isascii())
+    # which a Latin-1 text (most mail: its encoding is a copy) has none of, and whose UTF-8
+    # begins with byte D0 or D1.
+    try:
+        data = text.encode("latin-1").lower()
+        cyrillic = False
+    except UnicodeEncodeError:
+        data = text.encode("utf-8", "surrogatepass").lower()
+        cyrillic = b"\xd0" in data or b"\xd1" in data
+    if _ME_MARKER_WORDS.search(data) or b"weitergeleitete" in data:
+        return True
+    return cyrillic and any(w in text.lower() for w in _MARKER_WORDS if not w.isascii())
 
 
 def _skip_blank(lines: list[str], i: int) -> int:
@@ -275,17 +282,18 @@ def unwrap(text: str, width: int = 60) -> str:
             stripped = line.strip()
             if stripped and not ((stripped[0] in _LIST_MARKS or stripped[0].isdecimal()) and _LIST_ITEM.match(line)):
                 paragraph.append(stripped)
-                if stripped.endswith(":"):  # what follows a colon keeps its line
+                if stripped[-1] == ":":  # what follows a colon keeps its line
                     out.append(" ".join(paragraph))
                     paragraph = []
                 continue
             out.append(first if len(paragraph) == 1 else " ".join(paragraph))
             paragraph = []
-        rstripped = line.rstrip()
-        if len(rstripped) >= width and not rstripped.endswith(":"):
-            paragraph, first = [rstripped], line
-        else:
-            out.append(line)
+        if len(line) >= width:  # (stripping makes no line longer)
+            rstripped = line.rstrip()
+            if len(rstripped) >= width and rstripped[-1] != ":":
+                paragraph, first = [rstripped], line
+                continue
+        out.append(line)
     if paragraph:
         out.append(first if len(paragraph) == 1 else " ".join(paragraph))
     return "\n".join(out)

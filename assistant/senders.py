@@ -90,8 +90,11 @@ def automated_reason(mail: Mail) -> str | None:
 def bulk_text_reason(*parts: str) -> str | None:
     """Mass-mail or auto-reply wording in the sender's own text, given as parts (what they wrote,
     their signature) that read as one text with a line break between each."""
-    # (No keyword has a line break: the parts joined have one if a part has.)
-    found = _BULK_TEXT.search(joined(list(parts)))
+    # (No keyword has a line break: the parts joined have one if a part has.)  An empty last part
+    # (no signature) adds only a line break at the end, which no bulk wording can use: it is left
+    # out, and the text needs no probe of its own.
+    read = parts[:-1] if len(parts) > 1 and not parts[-1] else parts
+    found = _BULK_TEXT.search(joined(list(read)))
     if found:
         return f"bulk-mail wording: '{found.group(0).lower()}'"
     # No out-of-office wording spans a line break: the parts are read apart, the first as the

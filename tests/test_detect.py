@@ -4,6 +4,7 @@ and on the development corpus, plus the pieces it is built from."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -18,8 +19,8 @@ from assistant.detect import classify_bytes, detect, detect_from_headers, read_p
 from assistant.mail import Mail, Person
 from assistant.mime import raw_from_bytes
 from assistant.parse import parse
-from assistant.quotes import split_quotes, split_signature, unwrap
-from assistant.senders import _BULK_TEXT, _OUT_OF_OFFICE, is_role_address
+from assistant.quotes import _MARKER_WORDS, _has_marker_word, split_quotes, split_signature, unwrap
+from assistant.senders import _BULK_TEXT, _OUT_OF_OFFICE, bulk_text_reason, is_role_address
 from shared_data import shared_dir
 
 MESSAGES = Path(__file__).parent / "messages"
@@ -247,11 +248,13 @@ _PHRASE_TOKENS = [
     "dear", "customer", "receiving", "'s", "’re", "we", "contract", "gig", "good", "fit", "manage", "preferences", "mind",
     " ", " ", "  ", "\n", "\n\n", ", ", ". ", "! ", "? ", " - ", " – ", "(", ")", ":", "'", "’", "\t", "\xa0", "\u2003",
     "İ", "ı", "ſ", "Σ", "\u212a", "É", "ß", "%", "{", "}",
+    "Ana's", "phone", "our", "product", "demo", "50", "off", "Message", "forwarded", "mensaje", "Weitergeleitete", "Ñ", "пересылаемое",
 ]
+_TEXTS = st.lists(st.sampled_from(_PHRASE_TOKENS), max_size=40).map("".join)
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.sampled_from(_PHRASE_TOKENS), max_size=40).map("".join), st.integers(min_value=0, max_value=300))
+@given(_TEXTS, st.integers(min_value=0, max_value=300))
 def test_phrases_are_found_where_their_pattern_is(text, end):
     """The fast search of `Phrase` gives what a plain search (after the keyword test) gives."""
 
@@ -260,8 +263,8 @@ def test_phrases_are_found_where_their_pattern_is(text, end):
         found = phrase.pattern.search(text, 0, stop) if keyed else None
         return found and (found.span(), found.group())
 
-    families = (cues.INTRO, cues.INTRO_WEAK, cues.INTRO_REPLY, cues.REFERRAL, cues.REFERRAL_WEAK, cues.LEAD, cues.LEAD_OFFER, cues.ASK)
-    others = (cues.SELF_INTRO, cues.PROCESS, cues.SALES, cues.JOB_CONTEXT, cues.PROMISE, cues.ON_BEHALF, _BULK_TEXT, _OUT_OF_OFFICE)
+    families = (cues.INTRO, cues.INTRO_WEAK, cues.INTRO_REPLY, cues.REFERRAL, cues.REFERRAL_WEAK, cues.LEAD, cues.LEAD_OFFER, cues.ASK, cues.SALES)
+    others = (cues.SELF_INTRO, cues.PROCESS, cues.JOB_CONTEXT, cues.PROMISE, cues.ON_BEHALF, _BULK_TEXT, _OUT_OF_OFFICE)
     for phrase in [*(p for family in families for p in family), *others, *cues.me_patterns("Jordan")]:
         found = phrase.search(text)
         assert (found and (found.span(), found.group())) == plain(phrase, len(text)), phrase.pattern.pattern
@@ -273,7 +276,7 @@ def test_phrases_are_found_where_their_pattern_is(text, end):
 
 def test_read_phrases_reads_every_phrase_of_detection_up_front():
     """What the scan does before forking its workers, so that none of them reads a phrase again."""
-    families = (cues.INTRO, cues.INTRO_WEAK, cues.INTRO_REPLY, cues.REFERRAL, cues.REFERRAL_WEAK, cues.LEAD, cues.LEAD_OFFER, cues.ASK)
+    families = (cues.INTRO, cues.INTRO_WEAK, cues.INTRO_REPLY, cues.REFERRAL, cues.REFERRAL_WEAK, cues.LEAD, cues.LEAD_OFFER, cues.ASK, cues.SALES)
     made = [*(p for family in families for p in family), cues.SELF_INTRO, cues.PROMISE, _BULK_TEXT, _OUT_OF_OFFICE]
     for phrase in made:  # as in a fresh process (earlier tests may have used them)
         phrase.finders = None
@@ -289,7 +292,7 @@ def _plainly(phrase, text):
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.sampled_from(_PHRASE_TOKENS), max_size=40).map("".join), st.integers(min_value=0, max_value=300))
+@given(_TEXTS, st.integers(min_value=0, max_value=300))
 def test_families_find_their_phrases_where_their_patterns_are(text, end):
     """A family gives its phrases in order as the plain search finds them: in a text; in its
     beginning and in texts joined by a line break, whose probes are worked out from the
@@ -300,7 +303,7 @@ def test_families_find_their_phrases_where_their_patterns_are(text, end):
     head = whole.prefix(end)
     probes = [whole, head, phrases.Probe.joined([whole, head]), phrases.Probe.joined([head, phrases.Probe(text[end:])])]
     families = (cues.INTRO, cues.INTRO_WEAK, cues.INTRO_REPLY, cues.REFERRAL, cues.REFERRAL_WEAK, cues.LEAD, cues.LEAD_OFFER,
-                cues.ASK, cues.me_patterns("Jordan"))
+                cues.ASK, cues.SALES, cues.me_patterns("Jordan"))
     for family in families:
         for probe in probes:
             found = [(p, _plainly(p, probe.text)) for p in family]
@@ -320,6 +323,64 @@ def test_families_find_their_phrases_where_their_patterns_are(text, end):
             assert (first and first[1]) == found
             if found and places is not None:  # a match in the sentence begins at its start or at a place of the text
                 assert any(start <= at < stop for at in places) or within.begins(whole, start, stop)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_TEXTS)
+def test_probes_lower_case_and_split_a_text_as_str_lower_does(text):
+    """A probe reads a Latin-1 text with tables of bytes: what str.lower() and a split into ASCII words give."""
+    probe = phrases.Probe(text)
+    assert probe.lowered == text.lower()
+    if probe.spaced is not None:
+        assert probe.spaced == re.sub(r"\s", " ", text.lower())
+        assert probe.words == frozenset(re.findall("[a-z0-9_]+", text.lower()))
+
+
+@settings(max_examples=150, deadline=None)
+@given(_TEXTS)
+def test_split_phrases_find_what_their_one_pattern_finds(text):
+    """REFERRAL_WEAK and SALES give a pattern as two phrases (the part only a plain search finds apart)."""
+    keys = ("mail", "address", "number", "cell", "phone", "mobile", "linkedin", "profile", "info", "details", "contact")
+    details = re.compile(rf"\b(his|her|their|[^\W\d_]+['’]s)\s+{cues._DETAILS}", re.IGNORECASE)
+    found = any(k in text.lower() for k in keys) and details.search(text)
+    assert cues.all_matches(text, phrases.Family(cues.REFERRAL_WEAK[1:3])) == (["gives contact details"] if found else [])
+    keys = ("demo", "trial", "our ", "help your", "help you and", "% off", "pricing")
+    selling = re.compile(
+        r"\b(book|schedule)\s+a\s+demo\b|\bfree\s+trial\b|\bour\s+(new\s+)?(product|platform|solution|tool|software|app|service)s?\b|"
+        r"\bhelp\s+(your|you\s+and\s+your)\s+(team|company|business|organi[sz]ation)\b|\b\d+%\s+off\b|\bpricing\s+plans?\b",
+        re.IGNORECASE,
+    )
+    found = any(k in text.lower() for k in keys) and selling.search(text)
+    assert (cues.first_match(text, cues.SALES) is not None) == bool(found)
+
+
+_BULK_TEXTS = st.lists(st.sampled_from(["unsubscribe", "you are receiving this", "{first_name}", "dear customer", "manage",
+                                         "preferences", "I am out of the office", "x", " ", "\n", ". "]), max_size=8).map("".join)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_BULK_TEXTS, st.one_of(st.just(""), _BULK_TEXTS))
+def test_bulk_wording_is_read_in_the_parts_as_one_text(new, signature):
+    """`bulk_text_reason` leaves an empty signature out: it finds what the plain way finds in the parts joined."""
+    joined = f"{new}\n{signature}"
+    keyed = any(k in joined.lower() for k in _BULK_TEXT.keys)
+    found = _BULK_TEXT.pattern.search(joined) if keyed else None
+    reason = found and f"bulk-mail wording: '{found.group(0).lower()}'"
+    room = 600
+    for part in (new, signature):
+        if reason or room <= 0:
+            break
+        found = _OUT_OF_OFFICE.pattern.search(part, 0, room)
+        reason = found and f"out-of-office wording: '{found.group(0).lower()}'"
+        room -= len(part) + 1
+    assert bulk_text_reason(new, signature) == (reason or None)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_TEXTS)
+def test_forward_marker_words_are_found_in_any_case(text):
+    """`_has_marker_word` lower-cases bytes, not the text: it finds what str.lower() shows."""
+    assert _has_marker_word(text) == any(w in text.lower() for w in _MARKER_WORDS)
 
 
 @pytest.mark.parametrize("address", ["no-reply@x.example", "jobalerts-noreply@x.example", "notifications@x.example",
