@@ -6,6 +6,8 @@ Exit codes (README): 0 ok, 1 unexpected error, 2 config, 3 credentials, 4 connec
 
 from __future__ import annotations
 
+import atexit
+import gc
 import json
 import logging
 import sys
@@ -76,6 +78,9 @@ def scan(account: AccountOpt = None, as_json: JsonOpt = False) -> None:
     from .scan import scan_accounts
 
     settings, _ = load()
+    # What start-up made (modules, the config's and the command line's schemas) lives until
+    # exit: the collector need not walk it again on every full collection of a long scan.
+    gc.freeze()
     with _progress(enabled=not as_json and sys.stderr.isatty()) as progress:
         reports = scan_accounts(settings, _accounts(settings, account), progress)
     if as_json:
@@ -188,6 +193,10 @@ def load_commands() -> typer.Typer:
 
 
 def main() -> None:
+    # At exit the interpreter collects garbage several times over everything still alive
+    # (about 50 ms after a large scan), to free memory the process is about to give back.
+    # Objects frozen are skipped; files and connections are closed before, not by the collector.
+    atexit.register(gc.freeze)
     try:
         load_commands()()
     except AssistantError as exc:
