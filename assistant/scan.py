@@ -87,7 +87,8 @@ class _Read:
             return header, self.verdicts[header.uid], None
         if detected.mail is not None:
             return detected.mail, detected.detection, detected.excerpt
-        return (replace(header, defects=header.defects + detected.defects) if detected.defects else header), detected.detection, None
+        mail = replace(header, defects=header.defects + detected.defects) if detected.defects else header
+        return mail, detected.detection, None
 
     def to_detect(self) -> list[tuple[int, Mail, tuple[RawPart, ...]]]:
         return [(raw.uid, header, raw.parts) for raw in self.raws
