@@ -75,8 +75,9 @@ def _finders(strings: list[str]) -> tuple[tuple[frozenset[str], frozenset[str] |
 
 
 def finder_regex(strings: frozenset[str]) -> re.Pattern:
-    """The regex that finds where one of a finder's strings begins."""
-    return re.compile(_trie_regex(strings))
+    """The regex that finds where one of a finder's strings begins, or the first `_LONG_ENOUGH`
+    characters of one: a longer beginning makes a bigger regex, not one that finds fewer places."""
+    return re.compile(_trie_regex({s[:_LONG_ENOUGH] for s in strings}))
 
 
 # How `_Reading` writes what a pattern matches: letters in lower case, any white space as " ",
@@ -87,6 +88,8 @@ _MORE_SPACE = "\2"  # after a " ": any further white space ("\s+")
 _MAX_STRINGS = 256  # past this many ways to go on, what was read so far is enough
 _LONG_ENOUGH = 16  # characters: a longer beginning makes a bigger regex, not one that finds fewer places
 _MAX_CLAUSES = 16
+_WORD = "word"  # a node of `_plain`'s: ASCII letters, digits or "_" in a row, as `_Reading` writes them
+_LETTERS = {ord(ch): ch for ch in ASCII_WORD} | {ord(ch.upper()): ch for ch in ASCII_WORD}  # the characters of `_WORD`s, by code
 
 
 class _Reading:
@@ -94,7 +97,7 @@ class _Reading:
     the strings they begin with, and the words they need."""
 
     def __init__(self, pattern: re.Pattern) -> None:
-        self.tree = list(_sre_parse.parse(pattern.pattern, pattern.flags))
+        self.tree = _plain(_sre_parse.parse(pattern.pattern, pattern.flags))
         self.multiline = bool(pattern.flags & re.MULTILINE)
         self._nodes: dict[tuple, tuple[set[str], set[str]]] = {}
         self._gaps: dict[tuple, bool] = {}
@@ -121,15 +124,28 @@ class _Reading:
         cut: set[str] = set()
         whole = {""}
         for op, av in items:
+            if op is _WORD:
+                # One string to add to each: `whole` grows no bigger.  Letters take no string
+                # past its first word; a string long enough is cut where it would have been had
+                # the letters been followed one at a time.
+                whole = {a + av for a in whole}
+                if enough is _long_enough:
+                    cut |= {w[:_LONG_ENOUGH] for w in whole if len(w) >= _LONG_ENOUGH}
+                    whole = {w for w in whole if len(w) < _LONG_ENOUGH}
+                    if not whole:
+                        break
+                continue
             part_cut, part_whole = self._node(op, av)
             if len(whole) * (len(part_cut) + len(part_whole)) > _MAX_STRINGS:
                 return cut | whole, set()
-            cut |= {a + b for a in whole for b in part_cut}
+            if part_cut:
+                cut |= {a + b for a in whole for b in part_cut}
             whole = {a + b for a in whole for b in part_whole}
             if enough:
-                done = {w for w in whole if enough(w)}
-                cut |= done
-                whole -= done
+                done = set(filter(enough, whole))
+                if done:
+                    cut |= done
+                    whole -= done
             if not whole:
                 break
         return cut, whole
@@ -177,9 +193,9 @@ class _Reading:
         for k, (op, av) in enumerate(items):
             if gap:
                 cut, whole = self._prefixes(items[k:], _past_first_word)
-                words = {_first_word(_BOUNDARY + s.lstrip(_BOUNDARY)) for s in cut | whole}
-                if None not in words:
-                    found.append(frozenset(words))
+                words = list(map(_FIRST_WORD_AFTER_GAP, cut | whole))
+                if all(words):
+                    found.append(frozenset(word[1] for word in words))
             if op is _sre.SUBPATTERN:
                 found += self._clauses(av[3], gap)
             elif op is _sre.BRANCH:
@@ -192,7 +208,7 @@ class _Reading:
                         combined = []
                         break
                 found += combined
-            gap = self._gap_after(op, av, gap)
+            gap = op is not _WORD and self._gap_after(op, av, gap)  # (no gap after a letter)
         return found
 
     def _gap_after(self, op, av, gap: bool) -> bool:
@@ -225,8 +241,33 @@ class _Reading:
 
     def _sequence_gap(self, items, gap: bool) -> bool:
         for op, av in items:
-            gap = self._gap_after(op, av, gap)
+            gap = op is not _WORD and self._gap_after(op, av, gap)
         return gap
+
+
+def _plain(items) -> list:
+    """A parse tree with its sequences as lists, the nodes' own (the parser's sequences give
+    their nodes one at a time through a method, slowly), and with the letters of a word as one
+    node (`_WORD`): most of a phrase is words, and `_Reading` then follows a word in one step."""
+    plain = []
+    for op, av in items.data:
+        letter = _LETTERS.get(av) if op is _sre.LITERAL else None
+        if letter is not None:
+            if plain and plain[-1][0] is _WORD:
+                plain[-1] = (_WORD, plain[-1][1] + letter)
+            else:
+                plain.append((_WORD, letter))
+            continue
+        if op is _sre.SUBPATTERN:
+            av = (*av[:3], _plain(av[3]))
+        elif op is _sre.BRANCH:
+            av = (av[0], [_plain(alternative) for alternative in av[1]])
+        elif op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT, _sre.POSSESSIVE_REPEAT):
+            av = (*av[:2], _plain(av[2]))
+        elif op is _sre.ATOMIC_GROUP:
+            av = _plain(av)
+        plain.append((op, av))
+    return plain
 
 
 def _node_chars(op, av) -> set[str] | None:
@@ -266,12 +307,12 @@ def _past_first_word(string: str) -> bool:
 def _first_word(string: str) -> str | None:
     r"""The word a string begins with, when a "\b" before it and a non-word character (or "\b")
     after it make it a whole word."""
-    if not string.startswith(_BOUNDARY):
-        return None
-    end = 1
-    while end < len(string) and string[end] in ASCII_WORD:
-        end += 1
-    return string[1:end] if 1 < end < len(string) else None
+    found = _FIRST_WORD(string)
+    return found[1] if found else None
+
+
+_FIRST_WORD = re.compile(f"{_BOUNDARY}([a-z0-9_]+)[^a-z0-9_]").match
+_FIRST_WORD_AFTER_GAP = re.compile(f"{_BOUNDARY}*([a-z0-9_]+)[^a-z0-9_]").match  # as if a string after a gap began with "\b"
 
 
 _WHOLE_WORDS = re.compile(r"(?<=[^a-z0-9_])[a-z0-9_]+(?=[^a-z0-9_])")

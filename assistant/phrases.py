@@ -46,8 +46,8 @@ class Phrase:
         self.known, self.clauses = reading.known, reading.clauses
         self.at_beginning, self.keyed = reading.at_beginning, reading.keyed
         self.starts: re.Pattern | frozenset[str] = reading.starts  # how a match at the start begins: a regex on first use
-        # A finder's regex is made on first use (`_finder`): making the regexes is most of the
-        # work of reading, and most are never needed, as their words are never all in one text.
+        # A finder's regex is made on first use (`_finder`): making them all costs as much as
+        # reading, and most are never needed, as their words are never all in one text.
         self.finders = list(reading.finders)
 
     def _finder(self, index: int) -> re.Pattern:
