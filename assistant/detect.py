@@ -25,7 +25,7 @@ from .people import (
     address_name, clean_name, first_name, fold, has_ascii_letter, local_tokens, name_matches_address, name_runs, words,
 )
 from .phrases import joined, read_all
-from .quotes import Quoted, quoted_lines, split_quotes, split_signature, unwrap
+from .quotes import Quoted, quoted_lines, split_quotes, split_signature_lines, unwrapped_lines
 from .senders import automated_reason, bulk_text_reason, is_role_address
 
 MAX_SCAN_CHARS = 16 * 1024  # how much of a body is split into new text, quotes and forwards: the new text and the messages it answers
@@ -138,11 +138,12 @@ def _context(mail: Mail, me: frozenset[str]) -> Context:
     is_forward = bool(_FORWARD_SUBJECT.match(mail.subject)) or bool(mail.forwarded)
     split = split_quotes(text, is_forward)
     sender = _named(mail.sender, split.new)
-    new, signature = split_signature(unwrap(split.new[:MAX_NEW_CHARS]), _sign_names(sender))
+    new, signature = split_signature_lines(unwrapped_lines(split.new[:MAX_NEW_CHARS]), _sign_names(sender))
     forwards, forward_signatures = [], []
     attached = [Quoted(True, f.sender, f.to, f.cc, f.subject, f.text[:MAX_SCAN_CHARS]) for f in mail.forwarded]
     for quoted in [q for q in split.quoted if q.forwarded] + attached:
-        body, sig = split_signature(unwrap(split_quotes(quoted.text).new[:MAX_NEW_CHARS]), _sign_names(quoted.sender) if quoted.sender else ())
+        lines = unwrapped_lines(split_quotes(quoted.text).new[:MAX_NEW_CHARS])
+        body, sig = split_signature_lines(lines, _sign_names(quoted.sender) if quoted.sender else ())
         forwards.append(Quoted(True, quoted.sender, quoted.to, quoted.cc, quoted.subject, body))
         forward_signatures.append(sig)
     my_names, my_first = _my_names(mail, me, forwards)
@@ -212,6 +213,8 @@ def _introduction(ctx: Context) -> Detection | None:
         reasons.append("subject announces an introduction")
         strong = True
     weak = cues.all_matches(body, cues.INTRO_WEAK)
+    if not (strong or weak):
+        return None  # the score below would be at most 1: how I am presented need not be looked for
     presents = cues.all_matches(body, cues.me_patterns(ctx.my_first)) if ctx.my_first else []
     score = 2 * strong + bool(weak) + bool(presents)
     if score < 2:
@@ -301,8 +304,6 @@ def _to_me_personally(ctx: Context) -> bool:
 
 def _lead(ctx: Context) -> Detection | None:
     """A person telling me about an opening, with a company, a role or a job link."""
-    if not _to_me_personally(ctx):
-        return None
     # Every message that gets this far has its asks worked out (by `_request`, or as the
     # requests of a lead): looking at them first spares most messages the other two tests.
     if _asks(ctx) and (cues.PROCESS.search(ctx.new) or cues.first_match(ctx.new, cues.INTRO_REPLY)):
@@ -313,6 +314,10 @@ def _lead(ctx: Context) -> Detection | None:
     link = _JOB_LINK.search(body) if found else None
     if not [c for c in found if c != "suggests applying"] and not (found and link):
         return None  # "apply" or "thought of you" alone is a lead only with a job link
+    # Whom the text greets is worked out only here: most mail has no lead wording, and `_request`
+    # needs the greeting only when something is asked.
+    if not _to_me_personally(ctx):
+        return None
     subjects = [ctx.mail.subject, *(q.subject for q in ctx.forwards)]
     role = find_role(body, *subjects, heads=True)
     org = nearest_org(body, 0, set()) or nearest_org("\n".join(subjects), 0, set()) or _own_org(ctx, set())

@@ -268,11 +268,12 @@ _LIST_ITEM = re.compile(r"^\s*([-*•>]|\d+[.)])\s")
 _LIST_MARKS = frozenset("-*•>")  # what a list item's stripped line starts with, if not a digit
 
 
-def unwrap(text: str, width: int = 60) -> str:
-    """Join lines that a plain-text client wrapped at ~72 columns back into paragraphs.
+def unwrapped_lines(text: str, width: int = 60) -> list[str]:
+    """The text's lines, those a plain-text client wrapped at ~72 columns joined back into paragraphs.
 
     Only a line at least `width` long is continued, so short lines (signatures,
-    addresses, lists) keep their breaks.
+    addresses, lists) keep their breaks.  No line has a line break: the text they
+    make, split again, gives them back, so `split_signature_lines` reads them as they are.
     """
     out: list[str] = []
     paragraph: list[str] = []  # a long line and the lines joined to it, stripped: joined once, at its end
@@ -296,7 +297,7 @@ def unwrap(text: str, width: int = 60) -> str:
         out.append(line)
     if paragraph:
         out.append(first if len(paragraph) == 1 else " ".join(paragraph))
-    return "\n".join(out)
+    return out
 
 
 def quoted_lines(text: str) -> str:
@@ -314,7 +315,11 @@ def split_signature(text: str, sender_names: tuple[str, ...] = ()) -> tuple[str,
 
     `sender_names` are lower-case first names (and full names) the sender signs with.
     """
-    lines = text.split("\n")
+    return split_signature_lines(text.split("\n"), sender_names)
+
+
+def split_signature_lines(lines: list[str], sender_names: tuple[str, ...] = ()) -> tuple[str, str]:
+    """`split_signature` of the text that is these lines joined with line breaks."""
     content_seen = False
     for i, line in enumerate(lines):
         stripped = line.strip()
@@ -328,7 +333,7 @@ def split_signature(text: str, sender_names: tuple[str, ...] = ()) -> tuple[str,
         if content_seen and found and i + 1 < len(lines):  # a valediction
             return "\n".join(lines[: i + 1]).strip(), "\n".join(lines[i + 1 :]).strip()
         content_seen = True
-    return text.strip(), ""
+    return "\n".join(lines).strip(), ""
 
 
 _SIGN_PREFIX = re.compile(r"^(?:[-–—~]\s*|xo+\s+|(?:best|cheers|thanks|regards|love),?\s+)", re.IGNORECASE)

@@ -19,7 +19,7 @@ from assistant.detect import classify_bytes, detect, detect_from_headers, read_p
 from assistant.mail import Mail, Person
 from assistant.mime import raw_from_bytes
 from assistant.parse import parse
-from assistant.quotes import _MARKER_WORDS, _has_marker_word, split_quotes, split_signature, unwrap
+from assistant.quotes import _MARKER_WORDS, _has_marker_word, split_quotes, split_signature, split_signature_lines, unwrapped_lines
 from assistant.senders import _BULK_TEXT, _OUT_OF_OFFICE, bulk_text_reason, is_role_address
 from shared_data import shared_dir
 
@@ -208,7 +208,22 @@ def test_signature_split_at_name_mobile_line_and_footer():
 
 def test_unwrap_joins_wrapped_paragraphs_only():
     text = "x" * 70 + "\ncontinued here\n\nShort line\nAnother short line"
-    assert unwrap(text) == "x" * 70 + " continued here\n\nShort line\nAnother short line"
+    assert unwrapped_lines(text) == ["x" * 70 + " continued here", "", "Short line", "Another short line"]
+
+
+# Pieces of lines: a long one (which the lines after it continue), short ones, list items, colons,
+# sign-offs, a sign-off name and white space of several kinds.
+_LINE_PIECES = ["x" * 61, "wrapped words", "Thanks,", "Lena", "Best, Lena", "-- ", "- item", "2) item", ":", " ", "\t", "\xa0", "\r", "Sent from my phone"]
+_BODIES = st.lists(st.lists(st.sampled_from(_LINE_PIECES), max_size=4).map("".join), max_size=12).map("\n".join)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_BODIES)
+def test_signature_of_the_unwrapped_lines_is_that_of_their_text(body):
+    """Detection gives `split_signature_lines` the unwrapped lines as they are: it splits them as `split_signature`
+    splits their text (no line has a line break, so that text split again gives them back)."""
+    lines = unwrapped_lines(body)
+    assert split_signature_lines(lines, ("lena",)) == split_signature("\n".join(lines), ("lena",))
 
 
 @pytest.mark.parametrize(
