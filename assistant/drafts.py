@@ -4,8 +4,8 @@ Templates are trusted files; everything taken from an email is data passed to th
 never compiled as a template, and rendered in a sandbox with StrictUndefined.  Values
 bound for a header lose their control characters before the template sees them, and
 again as `compose` writes them; addresses and Message-IDs must pass strict checks or
-are left out.  Each draft gets a Message-ID derived from its
-task, so it is never appended twice.
+are left out.  Each draft gets a Message-ID derived from its task, so it is never
+appended twice.
 
 Who a draft goes to and how it threads is decided here, by task kind (etiquette):
 thank-you and report-back reply in the introduction's thread; the outreach after a
@@ -40,7 +40,7 @@ from .compose import (
 from .config import AccountSettings, DraftsSettings
 from .mail import Person
 from .source import MailSource
-from .store import utcnow_iso
+from .store import IN_LIST, utcnow_iso
 from .tasks import TaskView, get_tasks
 
 log = logging.getLogger(__name__)
@@ -155,10 +155,6 @@ def _rows_people(value: str | None, key: str) -> list[Person]:
     return [Person(str(n or ""), e) for n, e in data if isinstance(e, str)]
 
 
-# A list bound as one JSON parameter: one query for a whole scan's tasks, whatever their number.
-_IN = "IN (SELECT value FROM json_each(?))"
-
-
 class Facts:
     """What the drafts of some tasks read from the database, in one query a table rather
     than seven a task: a first scan drafts hundreds of tasks at once."""
@@ -168,31 +164,31 @@ class Facts:
         leads = json.dumps(sorted({t.lead_id for t in tasks}))
         # task id -> (its key, whom it is about)
         self.tasks = {r[0]: (r[1], r[2]) for r in conn.execute(
-            f"SELECT id, key, COALESCE(about_id, contact_id) FROM tasks WHERE id {_IN}", (ids,))}
+            f"SELECT id, key, COALESCE(about_id, contact_id) FROM tasks WHERE id {IN_LIST}", (ids,))}
         self.originals: dict[tuple[str, str], sqlite3.Row] = {}  # (account, message id) -> the email
         for account in {t.account for t in tasks}:
             wanted = json.dumps([t.message_id for t in tasks if t.account == account])
-            for row in conn.execute(f"SELECT * FROM messages WHERE account=? AND message_id {_IN}", (account, wanted)):
+            for row in conn.execute(f"SELECT * FROM messages WHERE account=? AND message_id {IN_LIST}", (account, wanted)):
                 self.originals[account, row["message_id"]] = row
         # lead -> its outreach drafts sent, oldest first
         self.sent: dict[int, list[sqlite3.Row]] = defaultdict(list)
         for row in conn.execute(
                 "SELECT t.lead_id, d.sent_at, d.subject, d.message_id, COALESCE(t.about_id, t.contact_id) AS about"
-                f" FROM drafts d JOIN tasks t ON t.id=d.task_id WHERE t.lead_id {_IN} AND t.kind='reach_out'"
+                f" FROM drafts d JOIN tasks t ON t.id=d.task_id WHERE t.lead_id {IN_LIST} AND t.kind='reach_out'"
                 " AND d.state='sent' ORDER BY d.sent_at, d.task_id", (leads,)):
             self.sent[row["lead_id"]].append(row)
         # lead -> when its outreach was first done (sent from a mail client, say)
         self.done_at = dict(conn.execute(
-            f"SELECT t.lead_id, MIN(e.at) FROM task_events e JOIN tasks t ON t.id=e.task_id WHERE t.lead_id {_IN}"
+            f"SELECT t.lead_id, MIN(e.at) FROM task_events e JOIN tasks t ON t.id=e.task_id WHERE t.lead_id {IN_LIST}"
             " AND t.kind='reach_out' AND e.status='done' GROUP BY t.lead_id", (leads,)).fetchall())
         # lead -> (at, task kind, status, note) for every event of its tasks, oldest first
         self.history: dict[int, list[tuple]] = defaultdict(list)
         for lead, at, kind, status, note in conn.execute(
                 f"SELECT t.lead_id, e.at, t.kind, e.status, e.note FROM task_events e JOIN tasks t ON t.id=e.task_id"
-                f" WHERE t.lead_id {_IN} ORDER BY e.at, e.id", (leads,)):
+                f" WHERE t.lead_id {IN_LIST} ORDER BY e.at, e.id", (leads,)):
             self.history[lead].append((at, kind, status, clean_header(note or "")))
         self.nudges = dict(conn.execute(
-            f"SELECT lead_id, COUNT(*) FROM tasks WHERE lead_id {_IN} AND kind='nudge' AND status='done'"
+            f"SELECT lead_id, COUNT(*) FROM tasks WHERE lead_id {IN_LIST} AND kind='nudge' AND status='done'"
             " GROUP BY lead_id", (leads,)).fetchall())
 
 
@@ -418,7 +414,7 @@ def prepare(conn: sqlite3.Connection, env, task_ids: list[int], account_name: st
         " task_tag, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
         [(d.task_id, d.message_id, account_name, ",".join(d.recipients), d.subject, d.content, d.task_tag,
           created, created) for d in made])
-    conn.execute(f"UPDATE tasks SET draft_error=NULL WHERE id {_IN} AND draft_error IS NOT NULL",
+    conn.execute(f"UPDATE tasks SET draft_error=NULL WHERE id {IN_LIST} AND draft_error IS NOT NULL",
                  (json.dumps([d.task_id for d in made]),))
     return cursor.rowcount
 

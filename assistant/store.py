@@ -23,6 +23,9 @@ from .mail import Detection, Mail
 DB_NAME = "assistant.sqlite3"
 
 
+# A list bound as one JSON parameter: one query whatever its length (SQLite limits bound variables).
+IN_LIST = "IN (SELECT value FROM json_each(?))"
+
 def utcnow_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -126,19 +129,9 @@ class Store:
         )
 
     def known_message_ids(self, account: str, message_ids: Iterable[str]) -> set[str]:
-        ids = list(message_ids)
-        known: set[str] = set()
-        for start in range(0, len(ids), 500):  # stay under SQLite's variable limit
-            chunk = ids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            known.update(
-                row[0]
-                for row in self.conn.execute(
-                    f"SELECT message_id FROM messages WHERE account=? AND message_id IN ({marks})",
-                    (account, *chunk),
-                )
-            )
-        return known
+        ids = json.dumps(list(message_ids))
+        return {row[0] for row in self.conn.execute(
+            f"SELECT message_id FROM messages WHERE account=? AND message_id {IN_LIST}", (account, ids))}
 
     def record_messages(self, account: str, processed: list[tuple[Mail, Detection, str | None]]) -> None:
         """Remember processed messages (mail, detection, excerpt); for one that opens a lead,

@@ -11,27 +11,29 @@ task done ("sent"), and an outreach schedules its nudge, as `assistant send` doe
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import datetime, timezone
 
 from . import followup, tasks
 from .config import ScheduleSettings
 from .mail import Mail
+from .store import IN_LIST
 
 
 def lead_threads(conn: sqlite3.Connection, account: str, mails: list[Mail]) -> set[str]:
     """Of the messages these mails answer (In-Reply-To, References), those that are a lead's
     message or one of our drafts: a mail that answers none of them is no contact's reply, and
     `contact_reply` need not look (a first scan reads thousands of replies, in other threads)."""
-    ids = sorted({i for mail in mails for i in (mail.in_reply_to, *mail.references) if i})
-    found: set[str] = set()
-    for start in range(0, len(ids), 500):  # stay under SQLite's variable limit
-        chunk = ids[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        for table in ("leads", "drafts"):
-            found.update(row[0] for row in conn.execute(
-                f"SELECT message_id FROM {table} WHERE account=? AND message_id IN ({marks})", (account, *chunk)))
-    return found
+    ids = json.dumps(sorted({i for mail in mails for i in (mail.in_reply_to, *mail.references) if i}))
+    return {row[0] for query in THREAD_QUERIES for row in conn.execute(query, (account, ids))}
+
+
+# Each by its index on Message-IDs: a lead's is (account, message_id); a draft's is unique on
+# its own, so the account is only checked ("+": not an index to search by, which the planner
+# would otherwise pick, reading every draft of the account).
+THREAD_QUERIES = (f"SELECT message_id FROM leads WHERE account=? AND message_id {IN_LIST}",
+                  f"SELECT message_id FROM drafts WHERE +account=? AND message_id {IN_LIST}")
 
 
 def contact_reply(conn: sqlite3.Connection, account: str, mail: Mail, now: datetime,

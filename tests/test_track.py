@@ -117,3 +117,14 @@ def test_mail_sent_before_the_introduction_arrived_closes_nothing(tmp_path):
     _sent(tmp_path / "mail", "old.test", old, 1)
     scan_account(store, source, settings, "main", NOW + timedelta(hours=2))
     assert _kinds(store)["reach_out"] == ("open", None)
+
+
+def test_the_thread_lookup_searches_by_message_id(tmp_path):
+    """A first scan asks it once a batch, with every Message-ID the batch's mail answers."""
+    from assistant.store import Store
+    from assistant.track import THREAD_QUERIES
+
+    store = Store.open(tmp_path / "state")
+    for query in THREAD_QUERIES:
+        plan = " ".join(row[-1] for row in store.conn.execute(f"EXPLAIN QUERY PLAN {query}", ("main", '["a@x"]')))
+        assert "(message_id=?)" in plan or "(account=? AND message_id=?)" in plan, plan
